@@ -1,0 +1,250 @@
+//go:build cgo
+
+package ort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+// environment is the process's ONNX Runtime environment and session cache:
+// the only process-wide mutable state groundbeam has.
+var environment struct {
+	mu       sync.Mutex
+	lib      string
+	sessions map[Key]*Session
+	created  atomic.Int64
+}
+
+// Init loads the ONNX Runtime shared library at lib and creates the
+// process's environment. Later calls with the same library are no-ops; a
+// different library is an error, since a process holds one.
+func Init(lib string) error {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	if onnx.IsInitialized() {
+		if lib != environment.lib {
+			return fmt.Errorf("onnx runtime already initialised from %s, not %s", environment.lib, lib)
+		}
+		return nil
+	}
+	onnx.SetSharedLibraryPath(lib)
+	if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+		return fmt.Errorf("load onnx runtime from %s: %w", lib, err)
+	}
+	environment.lib = lib
+	environment.sessions = map[Key]*Session{}
+	return nil
+}
+
+// Version reports the loaded ONNX Runtime's version.
+func Version() string { return onnx.GetVersion() }
+
+// Key identifies a shared session: the same model file under the same
+// identity, provider and thread settings gives the same session.
+type Key struct {
+	Identity string
+	Path     string
+	Options
+}
+
+// Options are the per-session settings.
+type Options struct {
+	// Provider is "cpu" (default) or "cuda".
+	Provider string
+	// DeviceID selects the GPU for the cuda provider.
+	DeviceID int
+	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
+	// choose (one per core).
+	IntraOpThreads int
+}
+
+// Session is a shared ONNX Runtime session with named inputs and outputs.
+type Session struct {
+	key     Key
+	inputs  []string
+	outputs []string
+	s       *onnx.DynamicAdvancedSession
+	refs    atomic.Int64
+}
+
+// SessionsCreated reports how many sessions this process has created; a
+// worker that reuses its sessions creates one per model.
+func SessionsCreated() int64 { return environment.created.Load() }
+
+// Acquire returns the process's session for key, creating it on first use.
+// inputs and outputs are the graph's tensor names in the order Run takes
+// and returns them. Init must have been called.
+func Acquire(key Key, inputs, outputs []string) (*Session, error) {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	if !onnx.IsInitialized() {
+		return nil, errors.New("onnx runtime not initialised")
+	}
+	if s, ok := environment.sessions[key]; ok {
+		if !equal(s.inputs, inputs) || !equal(s.outputs, outputs) {
+			return nil, fmt.Errorf("session %s already open with other tensor names", key.Identity)
+		}
+		s.refs.Add(1)
+		return s, nil
+	}
+	opts, err := sessionOptions(key.Options)
+	if err != nil {
+		return nil, fmt.Errorf("session options for %s: %w", key.Identity, err)
+	}
+	defer opts.Destroy()
+	ds, err := onnx.NewDynamicAdvancedSession(key.Path, inputs, outputs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("create session for %s (%s): %w", key.Identity, key.Path, err)
+	}
+	s := &Session{key: key, inputs: append([]string(nil), inputs...), outputs: append([]string(nil), outputs...), s: ds}
+	s.refs.Store(1)
+	environment.sessions[key] = s
+	environment.created.Add(1)
+	return s, nil
+}
+
+func sessionOptions(o Options) (*onnx.SessionOptions, error) {
+	opts, err := onnx.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	if o.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
+			opts.Destroy()
+			return nil, err
+		}
+	}
+	switch o.Provider {
+	case "", "cpu":
+	case "cuda":
+		cuda, err := onnx.NewCUDAProviderOptions()
+		if err != nil {
+			opts.Destroy()
+			return nil, fmt.Errorf("cuda provider: %w", err)
+		}
+		defer cuda.Destroy()
+		if err := cuda.Update(map[string]string{"device_id": fmt.Sprint(o.DeviceID)}); err != nil {
+			opts.Destroy()
+			return nil, fmt.Errorf("cuda provider: %w", err)
+		}
+		if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
+			opts.Destroy()
+			return nil, fmt.Errorf("cuda provider: %w", err)
+		}
+	default:
+		opts.Destroy()
+		return nil, fmt.Errorf("unknown provider %q (want cpu or cuda)", o.Provider)
+	}
+	return opts, nil
+}
+
+// Release drops the caller's reference. The session stays cached for the
+// process's other users until [Shutdown].
+func (s *Session) Release() { s.refs.Add(-1) }
+
+// Identity is the identity the session was acquired under.
+func (s *Session) Identity() string { return s.key.Identity }
+
+// Tensor is a named dense tensor passed to or returned from Run. Exactly
+// one of F32 and I64 is set.
+type Tensor struct {
+	Shape []int64
+	F32   []float32
+	I64   []int64
+}
+
+// Run runs the graph on inputs, given in the order of the session's input
+// names, and returns its outputs as float32 tensors in the order of its
+// output names. Cancelling ctx terminates the run; Run returns only after
+// ONNX Runtime has let go of every tensor.
+func (s *Session) Run(ctx context.Context, inputs []Tensor) (outs []Tensor, err error) {
+	if len(inputs) != len(s.inputs) {
+		return nil, fmt.Errorf("run %s: %d inputs, graph takes %d", s.key.Identity, len(inputs), len(s.inputs))
+	}
+	values := make([]onnx.Value, 0, len(inputs))
+	defer func() {
+		for _, v := range values {
+			err = errors.Join(err, v.Destroy())
+		}
+	}()
+	for i, in := range inputs {
+		v, err := newValue(in)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: input %s: %w", s.key.Identity, s.inputs[i], err)
+		}
+		values = append(values, v)
+	}
+	ro, err := onnx.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.key.Identity, err)
+	}
+	defer ro.Destroy()
+	stop := context.AfterFunc(ctx, func() { ro.Terminate() })
+	defer stop()
+	outputs := make([]onnx.Value, len(s.outputs))
+	runErr := s.s.RunWithOptions(values, outputs, ro)
+	defer func() {
+		for _, v := range outputs {
+			if v != nil {
+				err = errors.Join(err, v.Destroy())
+			}
+		}
+	}()
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("run %s: %w", s.key.Identity, ctx.Err())
+		}
+		return nil, fmt.Errorf("run %s: %w", s.key.Identity, runErr)
+	}
+	outs = make([]Tensor, len(outputs))
+	for i, v := range outputs {
+		t, ok := v.(*onnx.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("run %s: output %s is %T, want float32 tensor", s.key.Identity, s.outputs[i], v)
+		}
+		outs[i] = Tensor{Shape: append([]int64(nil), t.GetShape()...), F32: append([]float32(nil), t.GetData()...)}
+	}
+	return outs, nil
+}
+
+func newValue(t Tensor) (onnx.Value, error) {
+	shape := onnx.NewShape(t.Shape...)
+	switch {
+	case t.F32 != nil:
+		return onnx.NewTensor(shape, t.F32)
+	case t.I64 != nil:
+		return onnx.NewTensor(shape, t.I64)
+	}
+	return nil, errors.New("tensor has no data")
+}
+
+// Shutdown destroys every cached session. It is for the end of a process
+// (or a test); the environment itself stays, since a process holds one.
+func Shutdown() error {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	var err error
+	for k, s := range environment.sessions {
+		err = errors.Join(err, s.s.Destroy())
+		delete(environment.sessions, k)
+	}
+	return err
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

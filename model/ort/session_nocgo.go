@@ -1,0 +1,58 @@
+//go:build !cgo
+
+package ort
+
+import (
+	"context"
+	"errors"
+)
+
+var errNoCgo = errors.New("onnx runtime needs cgo: this binary was built with CGO_ENABLED=0")
+
+// Init fails: ONNX Runtime needs cgo.
+func Init(lib string) error { return errNoCgo }
+
+// Version is empty without cgo.
+func Version() string { return "" }
+
+// Key identifies a shared session.
+type Key struct {
+	Identity string
+	Path     string
+	Options
+}
+
+// Options are the per-session settings.
+type Options struct {
+	Provider       string
+	DeviceID       int
+	IntraOpThreads int
+}
+
+// Session is unavailable without cgo.
+type Session struct{}
+
+// Tensor is a named dense tensor.
+type Tensor struct {
+	Shape []int64
+	F32   []float32
+	I64   []int64
+}
+
+// SessionsCreated is always zero without cgo.
+func SessionsCreated() int64 { return 0 }
+
+// Acquire fails: ONNX Runtime needs cgo.
+func Acquire(key Key, inputs, outputs []string) (*Session, error) { return nil, errNoCgo }
+
+// Release does nothing.
+func (s *Session) Release() {}
+
+// Identity is empty without cgo.
+func (s *Session) Identity() string { return "" }
+
+// Run fails: ONNX Runtime needs cgo.
+func (s *Session) Run(ctx context.Context, inputs []Tensor) ([]Tensor, error) { return nil, errNoCgo }
+
+// Shutdown does nothing.
+func Shutdown() error { return nil }
