@@ -1,0 +1,88 @@
+package tiny
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/groundbeam/groundbeam/model/bundle"
+)
+
+// BundleOptions configure WriteBundles; nil means defaults.
+type BundleOptions struct {
+	// Grounding configures the teacher graph.
+	Grounding *GroundingOptions
+	// CLIP configures the CLIP towers.
+	CLIP *CLIPOptions
+	// ShortestEdge and MaxSize are the teacher's resize rule (defaults 256
+	// and 416: small, so the CPU demo is quick).
+	ShortestEdge, MaxSize int
+}
+
+// Bundle names of the tiny models.
+const (
+	TeacherName = "glip-tiny"
+	CLIPName    = "clip-tiny"
+)
+
+// WriteBundles writes a grounding bundle to dir/teacher and a CLIP bundle
+// (image tower and RoiAlign region graph) to dir/clip, and returns them
+// loaded and validated.
+func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle, err error) {
+	var o BundleOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.ShortestEdge <= 0 {
+		o.ShortestEdge = 256
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = 416
+	}
+	g, err := o.Grounding.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	graph, err := Grounding(&g)
+	if err != nil {
+		return nil, nil, err
+	}
+	vocab := WordPieceVocab(g.VocabSize)
+	teacher, err = bundle.Write(filepath.Join(dir, "teacher"), bundle.Manifest{
+		Name: TeacherName, Kind: bundle.KindGrounding, ONNX: "model.onnx",
+		Inputs:           map[string]string{bundle.InImage: "pixel_values", bundle.InInputIDs: "input_ids", bundle.InAttentionMask: "attention_mask"},
+		Outputs:          map[string]string{bundle.OutBoxes: "pred_boxes", bundle.OutLogits: "logits"},
+		BoxFormat:        bundle.BoxCXCYWHNorm,
+		LogitsActivation: "none",
+		Image: bundle.ImageSpec{Resize: "shortest_edge", ShortestEdge: o.ShortestEdge, MaxSize: o.MaxSize, PadMultiple: 32,
+			ChannelOrder: "RGB", Scale: 255, Mean: [3]float32{123.675, 116.28, 103.53}, Std: [3]float32{58.395, 57.12, 57.375}},
+		Text: bundle.TextSpec{Tokenizer: "wordpiece", Vocab: "vocab.txt", Lowercase: true, MaxTokens: 256},
+	}, map[string][]byte{"model.onnx": graph, "vocab.txt": []byte(strings.Join(vocab, "\n") + "\n")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tiny teacher: %w", err)
+	}
+	c, err := o.CLIP.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := CLIPImage(&c)
+	if err != nil {
+		return nil, nil, err
+	}
+	region, err := CLIPRegion(&c)
+	if err != nil {
+		return nil, nil, err
+	}
+	clip, err = bundle.Write(filepath.Join(dir, "clip"), bundle.Manifest{
+		Name: CLIPName, Kind: bundle.KindCLIP, ImageONNX: "image.onnx", RegionONNX: "region.onnx",
+		Inputs:       map[string]string{bundle.InImage: "pixel_values", bundle.InBoxes: "boxes"},
+		Outputs:      map[string]string{bundle.OutImageEmbeds: "image_embeds", bundle.OutRegionEmbeds: "region_embeds"},
+		EmbeddingDim: c.EmbedDim,
+		Image: bundle.ImageSpec{Resize: "square", Size: 224, ChannelOrder: "RGB", Scale: 1,
+			Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}},
+	}, map[string][]byte{"image.onnx": img, "region.onnx": region})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tiny clip: %w", err)
+	}
+	return teacher, clip, nil
+}
