@@ -1,0 +1,13 @@
+// Package wordpiece implements the BERT uncased WordPiece tokenizer in pure
+// Go, reproducing Hugging Face's BertTokenizer / BertTokenizerFast.
+//
+// Encoding runs BERT's basic tokenizer (drop NUL, U+FFFD and control
+// characters; map whitespace to spaces; isolate CJK ideographs; lower-case and
+// strip accents via NFD when lower-casing; split on whitespace and
+// punctuation) followed by greedy longest-match-first WordPiece with the "##"
+// continuation prefix. Words longer than 100 code points become [UNK]. The
+// result is wrapped in [CLS] ... [SEP].
+//
+// Offsets are reported in code points of the original, un-normalised input,
+// like the offset mapping of Hugging Face's fast tokenizer.
+package wordpiece
