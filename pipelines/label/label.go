@@ -1,0 +1,128 @@
+// Package label is the main job's Beam graph: read image-text shards,
+// ground the captions with the teacher, embed every box with CLIP, and
+// write Parquet shards, an errors table and a manifest.
+package label
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/groundbeam/groundbeam/model/bundle"
+	"github.com/groundbeam/groundbeam/model/glip"
+	"github.com/groundbeam/groundbeam/model/ort"
+	"github.com/groundbeam/groundbeam/transforms/ground"
+	"github.com/groundbeam/groundbeam/transforms/sink"
+	"github.com/groundbeam/groundbeam/transforms/source"
+)
+
+// Config is everything the label job needs.
+type Config struct {
+	// Input is a glob (or comma-separated globs) of WebDataset tar shards:
+	// local paths, gs:// or s3://.
+	Input string
+	// Output is the output folder.
+	Output string
+	// Teacher and CLIP are model bundle folders.
+	Teacher string
+	CLIP    string
+	// OrtLib is the ONNX Runtime library; "" resolves it from
+	// $GROUNDBEAM_ORT_LIB or the cache.
+	OrtLib string
+	// Session are the ONNX Runtime settings.
+	Session ort.Options
+	// BatchSize is the number of pairs per teacher call.
+	BatchSize int
+	// Params are the GLIP post-processing settings (zero: defaults).
+	Params *glip.Params
+	// RowGroup is the most rows per Parquet row group.
+	RowGroup int64
+	// MaxPixels refuses larger images before decoding.
+	MaxPixels int
+}
+
+// Plan is what Build found: the shards and the models' identities.
+type Plan struct {
+	Shards  []string
+	Teacher string
+	CLIP    string
+}
+
+// Build validates cfg where the pipeline is launched (the ONNX Runtime
+// library, both bundles, the input) and returns the pipeline.
+func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
+	var plan Plan
+	if cfg.Output == "" {
+		return nil, plan, errors.New("no --output given")
+	}
+	if _, err := ort.FindLibrary(cfg.OrtLib); err != nil {
+		return nil, plan, err
+	}
+	tb, err := bundle.Load(cfg.Teacher, bundle.KindGrounding)
+	if err != nil {
+		return nil, plan, fmt.Errorf("teacher: %w", err)
+	}
+	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
+	if err != nil {
+		return nil, plan, fmt.Errorf("clip: %w", err)
+	}
+	shards, err := source.Expand(ctx, cfg.Input)
+	if err != nil {
+		return nil, plan, err
+	}
+	plan = Plan{Shards: shards, Teacher: tb.Identity, CLIP: cb.Identity}
+	params := glip.DefaultParams()
+	if cfg.Params != nil {
+		params = *cfg.Params
+	}
+	out := strings.TrimRight(cfg.Output, "/")
+	p, s := beam.NewPipelineWithRoot()
+	sinkCfg := sink.Config{Out: out, Names: sink.Names(shards), RowGroup: cfg.RowGroup,
+		Meta: sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()}}
+	pairs, readRejected := source.ReadTars(s, beam.CreateList(s, shards))
+	rows, labelRejected := ground.Label(s, ground.Config{
+		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
+		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels,
+	}, pairs)
+	labelFiles := sink.WriteLabels(s, sinkCfg, rows)
+	errorFiles := sink.WriteErrors(s, sinkCfg, beam.Flatten(s, readRejected, labelRejected))
+	sink.WriteManifest(s, sinkCfg, shards, beam.Flatten(s, labelFiles, errorFiles))
+	return p, plan, nil
+}
+
+// Result is a finished run.
+type Result struct {
+	Plan     Plan
+	Manifest *sink.Manifest
+	// Counters are the run's Beam counters by name.
+	Counters map[string]int64
+}
+
+// Run builds and runs the pipeline on the runner the Beam flags name
+// (prism by default) and reads back the manifest.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	p, plan, err := Build(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	res := &Result{Plan: plan, Counters: map[string]int64{}}
+	if pr != nil {
+		for _, c := range pr.Metrics().AllMetrics().Counters() {
+			res.Counters[c.Key.Name] += c.Committed
+		}
+	}
+	m, err := sink.ReadManifest(ctx, strings.TrimRight(cfg.Output, "/"))
+	if err != nil {
+		return nil, err
+	}
+	res.Manifest = m
+	return res, nil
+}
