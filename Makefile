@@ -1,0 +1,51 @@
+# groundbeam: `make deps` once, then `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+# Two cores: keep the Beam-heavy builds from thrashing.
+GOTEST := $(GO) test -p 2
+ORT_LIB := .cache/ort/libonnxruntime.so.1
+export GROUNDBEAM_ORT_LIB := $(abspath $(ORT_LIB))
+BIN := bin/groundbeam
+DEMO := demo-out
+
+.PHONY: deps build demo test bench fuzz fmt vet clean
+
+deps: $(ORT_LIB)
+	$(GO) mod download
+
+$(ORT_LIB): scripts/fetch-ort.sh
+	scripts/fetch-ort.sh $(ORT_LIB)
+
+build: $(ORT_LIB)
+	$(GO) build -o $(BIN) ./cmd/groundbeam
+
+# The main job end to end on embedded defaults: tiny bundles, a generated
+# sample corpus, the local Prism runner.
+demo: build
+	rm -rf $(DEMO)
+	$(BIN) models tiny $(DEMO)/models
+	$(BIN) samples $(DEMO)/shards --pairs 24 --shards 3
+	$(BIN) label --input '$(DEMO)/shards/*.tar' --output $(DEMO)/out \
+		--teacher $(DEMO)/models/teacher --clip $(DEMO)/models/clip
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: $(ORT_LIB) fmt vet
+	$(GOTEST) ./...
+
+bench: $(ORT_LIB)
+	$(GOTEST) -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 60s $$t || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin $(DEMO)

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/groundbeam/groundbeam/model/glip"
+	"github.com/groundbeam/groundbeam/model/ort"
+	"github.com/groundbeam/groundbeam/pipelines/label"
+)
+
+// beamFlags are Beam's own pipeline flags that `label` passes through.
+var beamFlags = []struct{ name, help string }{
+	{"runner", "Beam runner: prism (default, embedded), universal, flink, spark, dataflow"},
+	{"endpoint", "job service endpoint for --runner=universal (host:port)"},
+	{"environment_type", "worker environment: LOOPBACK, DOCKER, PROCESS, EXTERNAL"},
+	{"environment_config", "environment configuration (container image, worker pool address)"},
+	{"job_name", "job name"},
+	{"project", "Dataflow: GCP project"},
+	{"region", "Dataflow: region"},
+	{"staging_location", "Dataflow: gs:// staging folder"},
+	{"temp_location", "Dataflow: gs:// temp folder"},
+	{"sdk_container_image", "Dataflow: worker container image"},
+	{"worker_binary", "Dataflow: worker binary built with cgo"},
+	{"resource_hints", "resource hints, e.g. accelerator=type:nvidia-l4;count:1;install-nvidia-driver"},
+}
+
+func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("label", "--input GLOB --output OUT --teacher BUNDLE --clip BUNDLE [flags]", `  groundbeam label --input 'gs://bucket/shards/*.tar' --output gs://bucket/corpus \
+      --teacher models/glip --clip models/clip
+  groundbeam label --input 'demo/shards/*.tar' --output demo/out \
+      --teacher demo/models/teacher --clip demo/models/clip --batch-size 8`, stderr)
+	var cfg label.Config
+	fs.StringVar(&cfg.Input, "input", "", "WebDataset tar shards: a glob or comma-separated globs (local, gs://)")
+	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://)")
+	fs.StringVar(&cfg.Teacher, "teacher", "", "grounding model bundle folder")
+	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
+	fs.StringVar(&cfg.OrtLib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache `make deps` fills)")
+	fs.StringVar(&cfg.Session.Provider, "provider", "cpu", "ONNX Runtime execution provider: cpu or cuda")
+	fs.IntVar(&cfg.Session.DeviceID, "device-id", 0, "GPU to use with --provider=cuda")
+	fs.IntVar(&cfg.Session.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fs.IntVar(&cfg.BatchSize, "batch-size", 8, "pairs per teacher call")
+	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
+	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
+	p := glip.DefaultParams()
+	fs.Func("box-threshold", fmt.Sprintf("final score threshold (default %g)", p.ScoreThreshold), floatFlag(&p.ScoreThreshold))
+	fs.Func("nms-iou", fmt.Sprintf("class-wise NMS IoU threshold (default %g)", p.NMSIoU), floatFlag(&p.NMSIoU))
+	fs.IntVar(&p.TopK, "top-k", p.TopK, "most boxes per image")
+	logLevel := fs.String("log-level", "warn", "log level of the runner and workers: debug, info, warn, error")
+	passed := map[string]*string{}
+	for _, b := range beamFlags {
+		passed[b.name] = fs.String(b.name, "", b.help)
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	for _, need := range []struct{ v, name string }{{cfg.Input, "--input"}, {cfg.Output, "--output"}, {cfg.Teacher, "--teacher"}, {cfg.CLIP, "--clip"}} {
+		if need.v == "" {
+			return fmt.Errorf("%w: %s is required", errUsage, need.name)
+		}
+	}
+	cfg.Params = &p
+	for name, v := range passed {
+		if *v == "" {
+			continue
+		}
+		if err := flag.CommandLine.Set(name, *v); err != nil {
+			return fmt.Errorf("%w: --%s: %v", errUsage, name, err)
+		}
+	}
+	switch *logLevel {
+	case "debug", "info", "warn", "error":
+		beamlog.LogLevel = *logLevel
+	default:
+		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
+	}
+	flag.CommandLine.Parse(nil)
+	beam.Init()
+	res, err := label.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m := res.Manifest
+	fmt.Fprintf(stdout, "labelled %d of %d pairs (%d rejected), %d boxes, from %d shards\n",
+		m.Totals.Labelled, m.Totals.InputPairs, m.Totals.Rejected, m.Totals.Boxes, len(m.InputShards))
+	for _, f := range m.Files {
+		fmt.Fprintf(stdout, "  %s/%s  %d rows\n", cfg.Output, f.Path, f.Rows)
+	}
+	fmt.Fprintf(stdout, "manifest: %s/_manifest.json\n", cfg.Output)
+	return nil
+}
+
+func floatFlag(dst *float32) func(string) error {
+	return func(s string) error {
+		var v float64
+		if _, err := fmt.Sscan(s, &v); err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		*dst = float32(v)
+		return nil
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/groundbeam/groundbeam/internal/testenv"
+	"github.com/groundbeam/groundbeam/model/bundle"
+	"github.com/groundbeam/groundbeam/model/ort"
+	"github.com/groundbeam/groundbeam/sampleset"
+)
+
+// brokenTeacher copies a teacher bundle and renames the image input in its
+// model.json to a tensor the graph does not have.
+func brokenTeacher(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == bundle.ManifestFile {
+			var m bundle.Manifest
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			m.Inputs[bundle.InImage] = "pixel_valuez"
+			if raw, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestCLI(t *testing.T) {
+	lib := testenv.ORTLib(t)
+	teacher, clip := testenv.Bundles(t, nil)
+	shards := t.TempDir()
+	if _, err := sampleset.WriteShards(shards, &sampleset.Options{Pairs: 6, Shards: 2, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	label := func(extra ...string) []string {
+		args := map[string]string{"--input": filepath.Join(shards, "*.tar"), "--teacher": teacher, "--clip": clip, "--ort-lib": lib}
+		var out []string
+		for i := 0; i < len(extra); i += 2 {
+			args[extra[i]] = extra[i+1]
+		}
+		out = append(out, "label", "--output", filepath.Join(t.TempDir(), "out"))
+		for k, v := range args {
+			if v != "" {
+				out = append(out, k, v)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		code    int
+		stdout  string // substring of stdout
+		stderr  []string
+		oneLine bool
+	}{
+		{name: "labels the corpus", args: label(), code: 0, stdout: "labelled 6 of 6 pairs (0 rejected)"},
+		{name: "missing library", args: label("--ort-lib", "/nonexistent/libonnxruntime.so.1"), code: 1, oneLine: true,
+			stderr: []string{"onnx runtime library not found", "/nonexistent/libonnxruntime.so.1"}},
+		{name: "no library anywhere", args: label("--ort-lib", ""), code: 1, oneLine: true,
+			env:    map[string]string{ort.LibraryEnv: "", "XDG_CACHE_HOME": empty, "HOME": empty},
+			stderr: []string{"onnx runtime library not found", "make deps"}},
+		{name: "missing bundle", args: label("--teacher", filepath.Join(empty, "nope")), code: 1, oneLine: true,
+			stderr: []string{"nope", "no model.json"}},
+		{name: "tensor the graph lacks", args: label("--teacher", brokenTeacher(t, teacher)), code: 1, oneLine: true,
+			stderr: []string{`"pixel_valuez"`, "not in the graph"}},
+		{name: "glob matches nothing", args: label("--input", filepath.Join(empty, "*.tar")), code: 1, oneLine: true,
+			stderr: []string{"input matches nothing", empty}},
+		{name: "missing flag", args: []string{"label", "--output", empty}, code: 2, oneLine: true, stderr: []string{"--input is required"}},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
+		{name: "help", args: []string{"label", "--help"}, code: 0, stderr: []string{"examples:", "--teacher"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdout)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), s)
+				}
+			}
+			if tt.oneLine && strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("stderr is not one line: %q", stderr.String())
+			}
+			if strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("stack trace in stderr: %s", stderr.String())
+			}
+		})
+	}
+}

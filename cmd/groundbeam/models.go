@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/groundbeam/groundbeam/model/tiny"
+	"github.com/groundbeam/groundbeam/sampleset"
+)
+
+func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "tiny" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stderr, "usage: groundbeam models tiny DIR [--heavy N] [--seed S]")
+			return nil
+		}
+		return fmt.Errorf("%w: want `models tiny DIR`", errUsage)
+	}
+	fs := newFlags("models tiny", "DIR [flags]", "  groundbeam models tiny demo/models\n  groundbeam models tiny bench/models --heavy 8", stderr)
+	heavy := fs.Int("heavy", 0, "extra hidden layers in the tiny teacher, to make inference dominate as with real models")
+	seed := fs.Uint64("seed", 1, "weight seed (a different seed gives a different CLIP)")
+	edge := fs.Int("shortest-edge", 256, "teacher resize: shortest edge")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want one DIR", errUsage)
+	}
+	dir := fs.Arg(0)
+	t, c, err := tiny.WriteBundles(dir, &tiny.BundleOptions{
+		Grounding:    &tiny.GroundingOptions{HeavyLayers: *heavy, Seed: *seed},
+		CLIP:         &tiny.CLIPOptions{Seed: *seed},
+		ShortestEdge: *edge,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "teacher %s in %s\nclip    %s in %s\n", t.Identity, t.Dir, c.Identity, c.Dir)
+	return nil
+}
+
+func runSamples(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("samples", "DIR [flags]", "  groundbeam samples demo/shards --pairs 24 --shards 3", stderr)
+	pairs := fs.Int("pairs", 24, "image-text pairs")
+	shards := fs.Int("shards", 3, "tar shards")
+	seed := fs.Uint64("seed", 1, "generator seed")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want one DIR", errUsage)
+	}
+	paths, err := sampleset.WriteShards(fs.Arg(0), &sampleset.Options{Pairs: *pairs, Shards: *shards, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d pairs in %d shards under %s\n", *pairs, len(paths), fs.Arg(0))
+	return nil
+}
