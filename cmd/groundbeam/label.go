@@ -56,11 +56,12 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, b := range beamFlags {
 		passed[b.name] = fs.String(b.name, "", b.help)
 	}
-	if err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
 	for _, need := range []struct{ v, name string }{{cfg.Input, "--input"}, {cfg.Output, "--output"}, {cfg.Teacher, "--teacher"}, {cfg.CLIP, "--clip"}} {
 		if need.v == "" {

@@ -90,6 +90,7 @@ func TestCLI(t *testing.T) {
 			stderr: []string{"input matches nothing", empty}},
 		{name: "missing flag", args: []string{"label", "--output", empty}, code: 2, oneLine: true, stderr: []string{"--input is required"}},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
+		{name: "flags after the folder", args: []string{"samples", filepath.Join(t.TempDir(), "s"), "--pairs", "4", "--shards", "2"}, code: 0, stdout: "4 pairs in 2 shards"},
 		{name: "help", args: []string{"label", "--help"}, code: 0, stderr: []string{"examples:", "--teacher"}},
 	}
 	for _, tt := range tests {

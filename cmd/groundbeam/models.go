@@ -21,13 +21,14 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	heavy := fs.Int("heavy", 0, "extra hidden layers in the tiny teacher, to make inference dominate as with real models")
 	seed := fs.Uint64("seed", 1, "weight seed (a different seed gives a different CLIP)")
 	edge := fs.Int("shortest-edge", 256, "teacher resize: shortest edge")
-	if err := parse(fs, args[1:]); err != nil {
+	pos, err := parse(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one DIR", errUsage)
 	}
-	dir := fs.Arg(0)
+	dir := pos[0]
 	t, c, err := tiny.WriteBundles(dir, &tiny.BundleOptions{
 		Grounding:    &tiny.GroundingOptions{HeavyLayers: *heavy, Seed: *seed},
 		CLIP:         &tiny.CLIPOptions{Seed: *seed},
@@ -45,16 +46,17 @@ func runSamples(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	pairs := fs.Int("pairs", 24, "image-text pairs")
 	shards := fs.Int("shards", 3, "tar shards")
 	seed := fs.Uint64("seed", 1, "generator seed")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want one DIR", errUsage)
-	}
-	paths, err := sampleset.WriteShards(fs.Arg(0), &sampleset.Options{Pairs: *pairs, Shards: *shards, Seed: *seed})
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d pairs in %d shards under %s\n", *pairs, len(paths), fs.Arg(0))
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one DIR", errUsage)
+	}
+	paths, err := sampleset.WriteShards(pos[0], &sampleset.Options{Pairs: *pairs, Shards: *shards, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d pairs in %d shards under %s\n", *pairs, len(paths), pos[0])
 	return nil
 }
