@@ -86,7 +86,7 @@ func TestDecode(t *testing.T) {
 
 func TestShortestEdge(t *testing.T) {
 	tests := []struct {
-		name                    string
+		name                     string
 		w, h, short, max, ww, wh int
 	}{
 		{"landscape", 640, 480, 800, 1333, 1067, 800},
