@@ -8,6 +8,13 @@
 // continuation prefix. Words longer than 100 code points become [UNK]. The
 // result is wrapped in [CLS] ... [SEP].
 //
-// Offsets are reported in code points of the original, un-normalised input,
-// like the offset mapping of Hugging Face's fast tokenizer.
+// The special tokens [PAD], [UNK], [CLS], [SEP] and [MASK] are recognised when
+// they appear verbatim (case-sensitive) in the input, as Hugging Face does
+// for its added special tokens. Offsets are reported in code points of the
+// original, un-normalised input, like the offset mapping of Hugging Face's
+// fast tokenizer.
+//
+// Character classes come from Go's Unicode tables (unicode.Version); a code
+// point unassigned there counts as a control character and is dropped, as
+// in BERT.
 package wordpiece

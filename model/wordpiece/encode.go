@@ -22,9 +22,13 @@ func (t *Tokenizer) Encode(text string) Encoding {
 	if t.maxTokens > 0 {
 		limit = t.maxTokens - 2
 	}
+	size := len(text)/3 + 2 // a guess; most words are one piece
+	if t.maxTokens > 0 {
+		size = min(size, t.maxTokens)
+	}
 	enc := Encoding{
-		IDs:     make([]int64, 1, len(text)/3+2),
-		Offsets: make([][2]int, 1, len(text)/3+2),
+		IDs:     make([]int64, 1, size),
+		Offsets: make([][2]int, 1, size),
 	}
 	enc.IDs[0] = t.cls
 	add := func(id int64, start, end int) bool {
@@ -36,8 +40,9 @@ func (t *Tokenizer) Encode(text string) Encoding {
 		enc.Offsets = append(enc.Offsets, [2]int{start, end})
 		return true
 	}
-	var s scratch
-	t.splitWords(text, &s, func(w word) bool {
+	s := t.scratch.Get().(*scratch)
+	defer t.putScratch(s)
+	t.splitWords(text, s, func(w word) bool {
 		if w.special {
 			return add(w.id, w.start, w.end)
 		}
@@ -45,7 +50,7 @@ func (t *Tokenizer) Encode(text string) Encoding {
 		if len(w.runes) > maxInputCharsPerWord {
 			return add(t.unk, w.orig[0], w.orig[last]+1)
 		}
-		parts, ok := t.wordPieces(&s, w.runes)
+		parts, ok := t.wordPieces(s, w.runes)
 		if !ok {
 			return add(t.unk, w.orig[0], w.orig[last]+1)
 		}
@@ -59,4 +64,14 @@ func (t *Tokenizer) Encode(text string) Encoding {
 	enc.IDs = append(enc.IDs, t.sep)
 	enc.Offsets = append(enc.Offsets, [2]int{0, 0})
 	return enc
+}
+
+// maxPooledRunes bounds the buffers kept for reuse, so that one huge input
+// does not pin its memory.
+const maxPooledRunes = 1 << 16
+
+func (t *Tokenizer) putScratch(s *scratch) {
+	if cap(s.runes) <= maxPooledRunes && cap(s.wb) <= 4*maxPooledRunes {
+		t.scratch.Put(s)
+	}
 }

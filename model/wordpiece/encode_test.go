@@ -55,6 +55,8 @@ func TestEncodeCases(t *testing.T) {
 			append(aaa, "##a", "[SEP]"), append(aaaOffsets, [2]int{99, 100}, [2]int{0, 0})},
 		{"101-rune word is unknown", strings.Repeat("a", 101),
 			[]string{"[CLS]", "[UNK]", "[SEP]"}, [][2]int{{0, 0}, {0, 101}, {0, 0}}},
+		{"huge word is unknown", "x " + strings.Repeat("é", 100000) + " y",
+			[]string{"[CLS]", "x", "[UNK]", "y", "[SEP]"}, [][2]int{{0, 0}, {0, 1}, {2, 100002}, {100003, 100004}, {0, 0}}},
 		{"punctuation", "don't stop!",
 			[]string{"[CLS]", "don", "'", "t", "stop", "!", "[SEP]"},
 			[][2]int{{0, 0}, {0, 3}, {3, 4}, {4, 5}, {6, 10}, {10, 11}, {0, 0}}},

@@ -78,19 +78,30 @@ func (t *Tokenizer) splitWords(text string, s *scratch, fn func(w word) bool) {
 				if !flush() {
 					return
 				}
-				s.runes, s.orig = append(s.runes, n), append(s.orig, idx)
+				s.push(n, idx)
 				if !flush() {
 					return
 				}
 				continue
 			}
-			s.runes, s.orig = append(s.runes, n), append(s.orig, idx)
+			s.push(n, idx)
 		}
 		if cjk && !flush() {
 			return
 		}
 	}
 	flush()
+}
+
+// push appends a normalised rune and its original index to the current word.
+// Past maxInputCharsPerWord+1 runes only the last index is updated: the word
+// is [UNK] anyway, and a huge word must not take memory in proportion.
+func (s *scratch) push(r rune, idx int) {
+	if len(s.runes) > maxInputCharsPerWord {
+		s.orig[len(s.orig)-1] = idx
+		return
+	}
+	s.runes, s.orig = append(s.runes, r), append(s.orig, idx)
 }
 
 // matchSpecial reports whether s starts with one of the special tokens.

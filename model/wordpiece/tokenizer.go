@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Special tokens of the BERT vocabulary. [CLS], [SEP] and [UNK] must be in
@@ -34,8 +35,8 @@ type Options struct {
 	MaxTokens int
 }
 
-// Tokenizer is a BERT WordPiece tokenizer. It is immutable after construction
-// and safe for concurrent use.
+// Tokenizer is a BERT WordPiece tokenizer. Its vocabulary and options are
+// fixed at construction; it is safe for concurrent use.
 type Tokenizer struct {
 	vocab     map[string]int64
 	size      int
@@ -45,7 +46,8 @@ type Tokenizer struct {
 	cls       int64
 	sep       int64
 	unk       int64
-	specials  []special // special tokens matched verbatim in the input
+	specials  []special  // special tokens matched verbatim in the input
+	scratch   *sync.Pool // of *scratch, reused across Encode calls
 }
 
 // special is a special token recognised verbatim in the input text.
@@ -91,6 +93,7 @@ func New(vocab []string, opts *Options) (*Tokenizer, error) {
 		size:      len(vocab),
 		lowercase: o.Lowercase,
 		maxTokens: o.MaxTokens,
+		scratch:   &sync.Pool{New: func() any { return new(scratch) }},
 	}
 	for i, tok := range vocab {
 		if prev, dup := t.vocab[tok]; dup {
