@@ -47,6 +47,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.BatchSize, "batch-size", 8, "pairs per teacher call")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
+	fs.BoolVar(&cfg.Resume, "resume", false, "skip input shards a previous run into --output committed")
 	p := glip.DefaultParams()
 	fs.Func("box-threshold", fmt.Sprintf("final score threshold (default %g)", p.ScoreThreshold), floatFlag(&p.ScoreThreshold))
 	fs.Func("nms-iou", fmt.Sprintf("class-wise NMS IoU threshold (default %g)", p.NMSIoU), floatFlag(&p.NMSIoU))
@@ -92,6 +93,9 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	m := res.Manifest
 	fmt.Fprintf(stdout, "labelled %d of %d pairs (%d rejected), %d boxes, from %d shards\n",
 		m.Totals.Labelled, m.Totals.InputPairs, m.Totals.Rejected, m.Totals.Boxes, len(m.InputShards))
+	if m.ResumedShards > 0 {
+		fmt.Fprintf(stdout, "resumed: %d shards were already committed\n", m.ResumedShards)
+	}
 	for _, f := range m.Files {
 		fmt.Fprintf(stdout, "  %s/%s  %d rows\n", cfg.Output, f.Path, f.Rows)
 	}

@@ -1,6 +1,7 @@
-// Package label is the main job's Beam graph: read image-text shards,
-// ground the captions with the teacher, embed every box with CLIP, and
-// write Parquet shards, an errors table and a manifest.
+// Package label is the main job's Beam graph: input shards, each labelled
+// and committed as a whole by one DoFn (read, ground the captions with the
+// teacher, embed every box with CLIP, write its Parquet files), then the
+// manifest.
 package label
 
 import (
@@ -43,6 +44,8 @@ type Config struct {
 	RowGroup int64
 	// MaxPixels refuses larger images before decoding.
 	MaxPixels int
+	// Resume skips input shards a previous run into Output committed.
+	Resume bool
 }
 
 // Plan is what Build found: the shards and the models' identities.
@@ -80,17 +83,17 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		params = *cfg.Params
 	}
 	out := strings.TrimRight(cfg.Output, "/")
+	if err := sink.CheckWritable(ctx, out); err != nil {
+		return nil, plan, err
+	}
 	p, s := beam.NewPipelineWithRoot()
 	sinkCfg := sink.Config{Out: out, Names: sink.Names(shards), RowGroup: cfg.RowGroup,
 		Meta: sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()}}
-	pairs, readRejected := source.ReadTars(s, beam.CreateList(s, shards))
-	rows, labelRejected := ground.Label(s, ground.Config{
+	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
-		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels,
-	}, pairs)
-	labelFiles := sink.WriteLabels(s, sinkCfg, rows)
-	errorFiles := sink.WriteErrors(s, sinkCfg, beam.Flatten(s, readRejected, labelRejected))
-	sink.WriteManifest(s, sinkCfg, shards, beam.Flatten(s, labelFiles, errorFiles))
+		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
+	}, beam.Reshuffle(s, beam.CreateList(s, shards)))
+	sink.WriteManifest(s, sinkCfg, shards, results)
 	return p, plan, nil
 }
 

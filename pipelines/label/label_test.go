@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -176,4 +180,98 @@ func TestLabelOnGCS(t *testing.T) {
 	if _, err := sink.ReadManifest(context.Background(), "gs://out/run2"); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestCancelResume cancels a run once a shard is committed, reruns it with
+// Resume, and checks the output equals a clean run's: same rows, no key
+// twice, no temporary files.
+func TestCancelResume(t *testing.T) {
+	testenv.InitORT(t)
+	teacherDir, clipDir := testenv.Bundles(t, nil)
+	pairs, err := sampleset.Pairs(&sampleset.Options{Pairs: 24, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	for i, s := range testenv.Shards(t, pairs, 6) {
+		if err := os.WriteFile(filepath.Join(in, sampleset.ShardName(i)), s, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := func(out string) label.Config {
+		return label.Config{Input: filepath.Join(in, "*.tar"), Output: out, Teacher: teacherDir, CLIP: clipDir, BatchSize: 2, OrtLib: testenv.ORTLib(t)}
+	}
+	clean := t.TempDir()
+	if _, err := label.Run(context.Background(), cfg(clean)); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			if m, _ := filepath.Glob(filepath.Join(out, sink.MarkerDir, "*.json")); len(m) > 0 {
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	_, err = label.Run(ctx, cfg(out))
+	cancel()
+	t.Logf("cancelled run: %v", err)
+
+	c := cfg(out)
+	c.Resume = true
+	res, err := label.Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed %d of 6 shards", res.Manifest.ResumedShards)
+	if res.Manifest.ResumedShards < 1 {
+		t.Errorf("resumed %d shards, want at least the one committed before the cancel", res.Manifest.ResumedShards)
+	}
+	want := localRows(t, clean)
+	got := localRows(t, out)
+	if len(got) != len(want) {
+		t.Fatalf("%d rows after resume, clean run %d", len(got), len(want))
+	}
+	seen := map[string]bool{}
+	for i := range got {
+		if seen[got[i].Key] {
+			t.Errorf("key %s twice", got[i].Key)
+		}
+		seen[got[i].Key] = true
+		if got[i].Key != want[i].Key || len(got[i].Boxes) != len(want[i].Boxes) || got[i].Caption != want[i].Caption {
+			t.Errorf("row %d: %s with %d boxes, clean run %s with %d", i, got[i].Key, len(got[i].Boxes), want[i].Key, len(want[i].Boxes))
+		}
+	}
+	if res.Manifest.Totals != (sink.Totals{InputPairs: 24, Labelled: 24, Boxes: res.Manifest.Totals.Boxes}) {
+		t.Errorf("totals %+v", res.Manifest.Totals)
+	}
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), sink.TempPrefix) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
+
+// localRows reads every labels file under out, sorted by key.
+func localRows(t *testing.T, out string) []schemas.LabelRow {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(out, "labels", "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []schemas.LabelRow
+	for _, f := range files {
+		r, err := parquet.ReadFile[schemas.LabelRow](f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r...)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
+	return rows
 }

@@ -1,14 +1,18 @@
-// Package ground labels pairs inside Beam: a DoFn that batches pairs,
-// runs the grounding teacher and the CLIP region encoder (model/label), and
-// emits labelled rows and rejected inputs. Models are loaded in Setup into
-// the worker's shared session cache, never per element or bundle.
+// Package ground labels input shards inside Beam: one DoFn takes a shard,
+// streams its pairs through the grounding teacher and the CLIP region
+// encoder (model/label) in batches, and writes the shard's labelled rows and
+// rejected inputs as it goes (transforms/sink), committing the shard as a
+// whole at the end. No shuffle holds rows or images, so memory stays flat
+// and every committed shard survives a failure elsewhere in the run.
+//
+// Models are loaded in Setup into the worker's shared session cache, never
+// per element or bundle.
 package ground
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -19,14 +23,13 @@ import (
 	"github.com/groundbeam/groundbeam/model/label"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/model/teacher"
-	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/sink"
+	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 func init() {
-	beam.RegisterType(reflect.TypeOf((*schemas.LabelRow)(nil)).Elem())
-	register.DoFn4x1[context.Context, label.Pair, func(schemas.LabelRow), func(schemas.ErrorRow), error](&labelFn{})
-	register.Emitter1[schemas.LabelRow]()
-	register.Emitter1[schemas.ErrorRow]()
+	register.DoFn3x1[context.Context, string, func(sink.ShardResult), error](&labelShardFn{})
+	register.Emitter1[sink.ShardResult]()
 }
 
 // Config is what the labelling DoFn needs; it travels to workers as JSON.
@@ -45,39 +48,45 @@ type Config struct {
 	Params glip.Params
 	// MaxPixels refuses larger images before decoding.
 	MaxPixels int
+	// Sink says where the shard's tables go.
+	Sink sink.Config
+	// Resume skips shards a previous run committed.
+	Resume bool
 }
 
-// Label runs the teacher and CLIP on pairs, returning labelled rows and
-// rejected inputs.
-func Label(s beam.Scope, cfg Config, pairs beam.PCollection) (rows, rejected beam.PCollection) {
-	s = s.Scope("ground.Label")
+// LabelShards labels every shard of shards (a PCollection of shard URIs)
+// and returns a PCollection of sink.ShardResult, one per committed shard.
+func LabelShards(s beam.Scope, cfg Config, shards beam.PCollection) beam.PCollection {
+	s = s.Scope("ground.LabelShards")
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 8
 	}
-	return beam.ParDo2(s, &labelFn{Cfg: cfg}, pairs)
+	return beam.ParDo(s, &labelShardFn{Cfg: cfg}, shards)
 }
 
-type labelFn struct {
+type labelShardFn struct {
 	Cfg Config
 
 	lab     *label.Labeler
 	teacher *teacher.Teacher
 	clip    *clip.Encoder
-	buf     []label.Pair
 }
 
 var (
+	pairsIn   = beam.NewCounter("groundbeam", "pairs")
 	labelled  = beam.NewCounter("groundbeam", "pairs_labelled")
-	rejectedC = beam.NewCounter("groundbeam", "pairs_rejected_label")
+	rejected  = beam.NewCounter("groundbeam", "pairs_rejected")
 	boxes     = beam.NewCounter("groundbeam", "boxes")
 	skipped   = beam.NewCounter("groundbeam", "phrases_skipped")
 	truncated = beam.NewCounter("groundbeam", "prompts_truncated")
+	shardsOK  = beam.NewCounter("groundbeam", "shards_committed")
+	resumed   = beam.NewCounter("groundbeam", "shards_resumed")
 	perImage  = beam.NewDistribution("groundbeam", "boxes_per_image")
 	setups    = beam.NewCounter("groundbeam", "dofn_setups")
 )
 
 // Setup opens the models from the worker's shared session cache.
-func (f *labelFn) Setup(ctx context.Context) error {
+func (f *labelShardFn) Setup(ctx context.Context) error {
 	lib, err := ort.FindLibrary(f.Cfg.OrtLib)
 	if err != nil {
 		return err
@@ -107,47 +116,86 @@ func (f *labelFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-// ProcessElement buffers a pair and labels a full batch.
-func (f *labelFn) ProcessElement(ctx context.Context, p label.Pair, emit func(schemas.LabelRow), reject func(schemas.ErrorRow)) error {
-	f.buf = append(f.buf, p)
-	if len(f.buf) >= f.Cfg.BatchSize {
-		return f.flush(ctx, emit, reject)
+// ProcessElement labels one shard and commits its files.
+func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit func(sink.ShardResult)) error {
+	if f.Cfg.Resume {
+		res, ok, err := sink.Committed(ctx, f.Cfg.Sink, shard)
+		if err != nil {
+			return err
+		}
+		if ok {
+			resumed.Inc(ctx, 1)
+			emit(res)
+			return nil
+		}
 	}
+	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, shard)
+	if err != nil {
+		return err
+	}
+	res, err := f.label(ctx, shard, w)
+	if err != nil {
+		w.Abort(context.WithoutCancel(ctx))
+		return fmt.Errorf("shard %s: %w", shard, err)
+	}
+	shardsOK.Inc(ctx, 1)
+	emit(res)
 	return nil
 }
 
-// FinishBundle labels what is left in the batch.
-func (f *labelFn) FinishBundle(ctx context.Context, emit func(schemas.LabelRow), reject func(schemas.ErrorRow)) error {
-	return f.flush(ctx, emit, reject)
-}
-
-func (f *labelFn) flush(ctx context.Context, emit func(schemas.LabelRow), reject func(schemas.ErrorRow)) error {
-	if len(f.buf) == 0 {
+func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWriter) (sink.ShardResult, error) {
+	batch := make([]label.Pair, 0, f.Cfg.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		outs, st, err := f.lab.Label(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("label batch of %d: %w", len(batch), err)
+		}
+		for _, o := range outs {
+			if o.Err != nil {
+				rejected.Inc(ctx, 1)
+				if err := w.Reject(ctx, *o.Err); err != nil {
+					return err
+				}
+				continue
+			}
+			labelled.Inc(ctx, 1)
+			perImage.Update(ctx, int64(len(o.Row.Boxes)))
+			if err := w.Label(ctx, *o.Row); err != nil {
+				return err
+			}
+		}
+		boxes.Inc(ctx, int64(st.Boxes))
+		skipped.Inc(ctx, int64(st.SkippedPhrases))
+		truncated.Inc(ctx, int64(st.Truncated))
+		batch = batch[:0]
 		return nil
 	}
-	outs, st, err := f.lab.Label(ctx, f.buf)
-	if err != nil {
-		return fmt.Errorf("label batch of %d: %w", len(f.buf), err)
-	}
-	for _, o := range outs {
-		if o.Err != nil {
-			rejectedC.Inc(ctx, 1)
-			reject(*o.Err)
-			continue
+	err := source.Read(ctx, shard, nil, func(it source.Item) error {
+		pairsIn.Inc(ctx, 1)
+		if it.Reject != nil {
+			rejected.Inc(ctx, 1)
+			return w.Reject(ctx, *it.Reject)
 		}
-		labelled.Inc(ctx, 1)
-		perImage.Update(ctx, int64(len(o.Row.Boxes)))
-		emit(*o.Row)
+		batch = append(batch, it.Pair)
+		if len(batch) == f.Cfg.BatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
-	boxes.Inc(ctx, int64(st.Boxes))
-	skipped.Inc(ctx, int64(st.SkippedPhrases))
-	truncated.Inc(ctx, int64(st.Truncated))
-	f.buf = f.buf[:0]
-	return nil
+	if err != nil {
+		return sink.ShardResult{}, err
+	}
+	return w.Commit(ctx)
 }
 
 // Teardown releases the models (the sessions stay cached for the worker).
-func (f *labelFn) Teardown() {
+func (f *labelShardFn) Teardown() {
 	if f.clip != nil {
 		f.clip.Close()
 	}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -16,8 +16,9 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func(*FileInfo) bool, error](&writeManifestFn{})
-	register.Iter1[FileInfo]()
+	beam.RegisterType(reflect.TypeOf((*ShardResult)(nil)).Elem())
+	register.DoFn3x1[context.Context, []byte, func(*ShardResult) bool, error](&writeManifestFn{})
+	register.Iter1[ShardResult]()
 }
 
 // ManifestFile is the manifest's name inside the output folder.
@@ -31,7 +32,9 @@ type Manifest struct {
 	Params        string `json:"params_hash"`
 	// InputShards are the shards the run read.
 	InputShards []string `json:"input_shards"`
-	Totals      Totals   `json:"totals"`
+	// ResumedShards counts shards a --resume run found committed.
+	ResumedShards int    `json:"resumed_shards"`
+	Totals        Totals `json:"totals"`
 	// Files are the committed files, sorted by path.
 	Files []FileInfo `json:"files"`
 }
@@ -44,11 +47,12 @@ type Totals struct {
 	Boxes      int64 `json:"boxes"`
 }
 
-// WriteManifest writes OUT/_manifest.json once every file in files is
-// committed, and removes temporary files left by failed attempts.
-func WriteManifest(s beam.Scope, cfg Config, shards []string, files beam.PCollection) {
+// WriteManifest writes OUT/_manifest.json once every shard in results
+// (a PCollection of ShardResult) is committed, and removes temporary files
+// left by failed attempts.
+func WriteManifest(s beam.Scope, cfg Config, shards []string, results beam.PCollection) {
 	s = s.Scope("sink.WriteManifest")
-	beam.ParDo0(s, &writeManifestFn{Cfg: cfg, Shards: shards}, beam.Impulse(s), beam.SideInput{Input: files})
+	beam.ParDo0(s, &writeManifestFn{Cfg: cfg, Shards: shards}, beam.Impulse(s), beam.SideInput{Input: results})
 }
 
 type writeManifestFn struct {
@@ -57,21 +61,24 @@ type writeManifestFn struct {
 }
 
 // ProcessElement runs once, after every file is written.
-func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, files func(*FileInfo) bool) error {
+func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results func(*ShardResult) bool) error {
 	m := Manifest{SchemaVersion: schemas.Version, Teacher: f.Cfg.Meta.Teacher, CLIP: f.Cfg.Meta.CLIP,
 		Params: f.Cfg.Meta.Params, InputShards: f.Shards, Files: []FileInfo{}}
-	var fi FileInfo
-	for files(&fi) {
-		m.Files = append(m.Files, fi)
-		switch fi.Table {
-		case "labels":
-			m.Totals.Labelled += fi.Rows
-			m.Totals.Boxes += fi.Boxes
-		case "errors":
-			m.Totals.Rejected += fi.Rows
+	var r ShardResult
+	for results(&r) {
+		if r.Pairs != r.Labelled+r.Rejected {
+			return fmt.Errorf("shard %s: %d pairs but %d labelled + %d rejected", r.Shard, r.Pairs, r.Labelled, r.Rejected)
 		}
+		m.Files = append(m.Files, r.Files...)
+		m.Totals.InputPairs += r.Pairs
+		m.Totals.Labelled += r.Labelled
+		m.Totals.Rejected += r.Rejected
+		m.Totals.Boxes += r.Boxes
+		if r.Resumed {
+			m.ResumedShards++
+		}
+		r = ShardResult{}
 	}
-	m.Totals.InputPairs = m.Totals.Labelled + m.Totals.Rejected
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	if err := removeTemps(ctx, f.Cfg.Out); err != nil {
 		return err
@@ -80,13 +87,19 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, files fu
 	if err != nil {
 		return err
 	}
-	return writeAtomic(ctx, join(f.Cfg.Out, ManifestFile), append(raw, '\n'))
+	final := join(f.Cfg.Out, ManifestFile)
+	fs, err := filesystem.New(ctx, final)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return writeAtomic(ctx, fs, final, append(raw, '\n'))
 }
 
 // removeTemps deletes files of failed attempts under OUT/labels and
 // OUT/errors.
 func removeTemps(ctx context.Context, out string) error {
-	for _, table := range []string{"labels", "errors"} {
+	for _, table := range []string{TableLabels, TableErrors, MarkerDir} {
 		glob := join(join(out, table), TempPrefix+"*")
 		fs, err := filesystem.New(ctx, glob)
 		if err != nil {
@@ -106,32 +119,6 @@ func removeTemps(ctx context.Context, out string) error {
 		fs.Close()
 	}
 	return nil
-}
-
-func writeAtomic(ctx context.Context, final string, data []byte) error {
-	fs, err := filesystem.New(ctx, final)
-	if err != nil {
-		return err
-	}
-	defer fs.Close()
-	i := strings.LastIndex(final, "/")
-	tmp := final[:i+1] + TempPrefix + final[i+1:]
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("commit %s: %w", tmp, err)
-	}
-	rn, ok := fs.(filesystem.Renamer)
-	if !ok {
-		return fmt.Errorf("write %s: filesystem cannot rename", final)
-	}
-	return rn.Rename(ctx, tmp, final)
 }
 
 // ReadManifest reads OUT/_manifest.json.

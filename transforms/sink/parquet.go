@@ -1,6 +1,7 @@
-// Package sink writes groundbeam's outputs: one Parquet file per input
-// shard and table, made visible only when complete (temporary name, then
-// rename), and `_manifest.json` listing what was committed.
+// Package sink writes groundbeam's outputs: per input shard, a labels and
+// an errors Parquet file, made visible only when complete (temporary name,
+// then rename), and a commit marker written last; after the run,
+// `_manifest.json` lists what was committed.
 package sink
 
 import (
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"path"
 	"strconv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -20,9 +20,18 @@ import (
 	"github.com/groundbeam/groundbeam/schemas"
 )
 
+// Tables.
+const (
+	TableLabels = "labels"
+	TableErrors = "errors"
+)
+
+// TempPrefix starts the name of every file not yet committed.
+const TempPrefix = ".tmp-"
+
 // FileInfo describes one committed output file.
 type FileInfo struct {
-	// Table is "labels" or "errors".
+	// Table is TableLabels or TableErrors.
 	Table string `json:"table"`
 	// Path is relative to the output folder.
 	Path string `json:"path"`
@@ -42,6 +51,79 @@ type Meta struct {
 	Params  string
 }
 
+// tableWriter streams rows of one table into a temporary object.
+type tableWriter[T any] struct {
+	fs    filesystem.Interface
+	tmp   string
+	final string
+	w     io.WriteCloser
+	ch    *countingHash
+	pw    *parquet.GenericWriter[T]
+	rows  int64
+}
+
+func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, tmp string, rowGroup int64, meta Meta) (*tableWriter[T], error) {
+	w, err := fs.OpenWrite(ctx, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", tmp, err)
+	}
+	ch := &countingHash{w: w, h: sha256.New()}
+	opts := []parquet.WriterOption{
+		parquet.Compression(&zstd.Codec{}),
+		parquet.KeyValueMetadata(schemas.MetaSchemaVersion, strconv.Itoa(schemas.Version)),
+		parquet.KeyValueMetadata(schemas.MetaTeacher, meta.Teacher),
+		parquet.KeyValueMetadata(schemas.MetaCLIP, meta.CLIP),
+		parquet.KeyValueMetadata(schemas.MetaParams, meta.Params),
+	}
+	if rowGroup > 0 {
+		opts = append(opts, parquet.MaxRowsPerRowGroup(rowGroup))
+	}
+	return &tableWriter[T]{fs: fs, tmp: tmp, final: final, w: w, ch: ch, pw: parquet.NewGenericWriter[T](ch, opts...)}, nil
+}
+
+func (t *tableWriter[T]) write(row T) error {
+	if _, err := t.pw.Write([]T{row}); err != nil {
+		return fmt.Errorf("write %s: %w", t.tmp, err)
+	}
+	t.rows++
+	return nil
+}
+
+// commit writes the footer, closes the object (GCS and S3 create it only
+// then) and renames it to its final name.
+func (t *tableWriter[T]) commit(ctx context.Context) (FileInfo, error) {
+	if err := t.pw.Close(); err != nil {
+		t.w.Close()
+		return FileInfo{}, fmt.Errorf("write %s: %w", t.tmp, err)
+	}
+	if err := t.w.Close(); err != nil {
+		return FileInfo{}, fmt.Errorf("commit %s: %w", t.tmp, err)
+	}
+	if err := rename(ctx, t.fs, t.tmp, t.final); err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{Rows: t.rows, Bytes: t.ch.n, SHA256: hex.EncodeToString(t.ch.h.Sum(nil))}, nil
+}
+
+// abort drops the temporary object.
+func (t *tableWriter[T]) abort(ctx context.Context) {
+	t.w.Close()
+	if rm, ok := t.fs.(filesystem.Remover); ok {
+		rm.Remove(ctx, t.tmp)
+	}
+}
+
+func rename(ctx context.Context, fs filesystem.Interface, from, to string) error {
+	rn, ok := fs.(filesystem.Renamer)
+	if !ok {
+		return fmt.Errorf("rename %s: the filesystem cannot rename", from)
+	}
+	if err := rn.Rename(ctx, from, to); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", from, to, err)
+	}
+	return nil
+}
+
 type countingHash struct {
 	w io.Writer
 	h hash.Hash
@@ -55,59 +137,6 @@ func (c *countingHash) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeFile writes rows as Parquet to dir/name through a temporary name in
-// the same folder, renaming it once the footer is written and the object
-// closed. The temporary name is unique per attempt, so a retried bundle
-// never writes into another attempt's file.
-func writeFile[T any](ctx context.Context, dir, name, attempt string, rows []T, rowGroup int64, meta Meta) (FileInfo, error) {
-	final := join(dir, name)
-	tmp := join(dir, TempPrefix+name+"."+attempt)
-	fs, err := filesystem.New(ctx, final)
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("write %s: %w", final, err)
-	}
-	defer fs.Close()
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	ch := &countingHash{w: w, h: sha256.New()}
-	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{}),
-		parquet.KeyValueMetadata(schemas.MetaSchemaVersion, strconv.Itoa(schemas.Version)),
-		parquet.KeyValueMetadata(schemas.MetaTeacher, meta.Teacher),
-		parquet.KeyValueMetadata(schemas.MetaCLIP, meta.CLIP),
-		parquet.KeyValueMetadata(schemas.MetaParams, meta.Params),
-	}
-	if rowGroup > 0 {
-		opts = append(opts, parquet.MaxRowsPerRowGroup(rowGroup))
-	}
-	pw := parquet.NewGenericWriter[T](ch, opts...)
-	if _, err := pw.Write(rows); err != nil {
-		w.Close()
-		return FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := pw.Close(); err != nil {
-		w.Close()
-		return FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	// The object exists only once Close succeeds (GCS, S3 commit on Close).
-	if err := w.Close(); err != nil {
-		return FileInfo{}, fmt.Errorf("commit %s: %w", tmp, err)
-	}
-	rn, ok := fs.(filesystem.Renamer)
-	if !ok {
-		return FileInfo{}, fmt.Errorf("write %s: filesystem cannot rename", final)
-	}
-	if err := rn.Rename(ctx, tmp, final); err != nil {
-		return FileInfo{}, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
-	}
-	return FileInfo{Rows: int64(len(rows)), Bytes: ch.n, SHA256: hex.EncodeToString(ch.h.Sum(nil))}, nil
-}
-
-// TempPrefix starts the name of every file not yet committed.
-const TempPrefix = ".tmp-"
-
 // join joins an object-store or local folder and a name.
 func join(dir, name string) string {
 	if dir == "" {
@@ -117,16 +146,4 @@ func join(dir, name string) string {
 		return dir + name
 	}
 	return dir + "/" + name
-}
-
-// Rel returns p relative to the output folder out, for the manifest.
-func Rel(out, p string) string {
-	if len(p) > len(out) && p[:len(out)] == out {
-		r := p[len(out):]
-		for len(r) > 0 && r[0] == '/' {
-			r = r[1:]
-		}
-		return r
-	}
-	return path.Base(p)
 }

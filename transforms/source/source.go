@@ -1,7 +1,8 @@
 // Package source reads image-text pairs from object storage (gs://, s3://,
-// local paths) into a PCollection of label.Pair, one shard per element so
-// Beam spreads the work, many samples per opened object. Samples that
-// cannot be used leave as schemas.ErrorRow with a reason.
+// local paths): it expands input globs into shards and streams a shard's
+// samples, many per opened object. Samples that cannot be used come out as
+// schemas.ErrorRow with a reason; only failures of the storage itself are
+// errors.
 package source
 
 import (
@@ -9,27 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
-	"reflect"
 	"sort"
 	"strings"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/groundbeam/groundbeam/model/label"
 	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/source/wds"
 )
-
-func init() {
-	beam.RegisterType(reflect.TypeOf((*label.Pair)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*schemas.ErrorRow)(nil)).Elem())
-	register.DoFn4x1[context.Context, string, func(label.Pair), func(schemas.ErrorRow), error](&readTarFn{})
-	register.Emitter1[label.Pair]()
-	register.Emitter1[schemas.ErrorRow]()
-}
 
 // ErrNoMatch is returned by Expand when a pattern matches nothing.
 var ErrNoMatch = errors.New("input matches nothing")
@@ -54,14 +46,17 @@ func Expand(ctx context.Context, patterns string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list input %s: %w", p, err)
 		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("%w: %s", ErrNoMatch, p)
-		}
+		n := 0
 		for _, f := range files {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
+			if Kind(f) == "" || seen[f] {
+				continue
 			}
+			seen[f] = true
+			out = append(out, f)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%w: %s", ErrNoMatch, p)
 		}
 	}
 	if len(out) == 0 {
@@ -71,69 +66,104 @@ func Expand(ctx context.Context, patterns string) ([]string, error) {
 	return out, nil
 }
 
-// ReadTars reads WebDataset tar shards (img2dataset layout). It returns the
-// usable pairs and the rejected samples.
-func ReadTars(s beam.Scope, shards beam.PCollection) (pairs, rejected beam.PCollection) {
-	s = s.Scope("source.ReadTars")
-	return beam.ParDo2(s, &readTarFn{}, shards)
-}
-
-type readTarFn struct{}
-
-var (
-	pairsRead    = beam.NewCounter("groundbeam", "pairs_read")
-	pairsProblem = beam.NewCounter("groundbeam", "pairs_rejected_read")
+// Shard kinds.
+const (
+	KindTar = "tar"
 )
 
-// ProcessElement streams one shard, emitting a pair per usable sample and an
-// error row per unusable one. A shard that cannot be opened, or breaks off,
-// is an error row too: the run goes on.
-func (f *readTarFn) ProcessElement(ctx context.Context, shard string, emit func(label.Pair), reject func(schemas.ErrorRow)) error {
+// Kind names the reader a shard takes from its name, or "" when groundbeam
+// reads no such file.
+func Kind(shard string) string {
+	b := strings.ToLower(path.Base(shard))
+	switch {
+	case strings.HasSuffix(b, ".tar"), strings.HasSuffix(b, ".tar.gz"), strings.HasSuffix(b, ".tgz"):
+		return KindTar
+	}
+	return ""
+}
+
+// Options limit what a shard may hold.
+type Options struct {
+	// MaxMemberBytes is the largest image read into memory.
+	MaxMemberBytes int64
+}
+
+// Item is one thing a shard yields: a pair to label or a rejected input.
+type Item struct {
+	Pair   label.Pair
+	Reject *schemas.ErrorRow
+}
+
+// Read streams a shard's items to fn in order. A shard that does not exist
+// or cannot be parsed becomes a rejected item and Read returns nil; an
+// error is returned only for failures worth retrying (storage faults) or
+// from fn.
+func Read(ctx context.Context, shard string, opts *Options, fn func(Item) error) error {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	reject := func(key, member, reason string) error {
+		src := shard
+		if member != "" {
+			src += "#" + member
+		}
+		return fn(Item{Reject: &schemas.ErrorRow{Key: key, Source: src, Shard: shard, Stage: schemas.StageRead, Reason: reason, SchemaVersion: schemas.Version}})
+	}
 	fs, err := filesystem.New(ctx, shard)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", shard, err)
+		return reject("", "", err.Error())
 	}
 	defer fs.Close()
 	rc, err := fs.OpenRead(ctx, shard)
 	if err != nil {
-		pairsProblem.Inc(ctx, 1)
-		reject(schemas.ErrorRow{Source: shard, Shard: shard, Stage: schemas.StageRead, Reason: "open shard: " + err.Error(), SchemaVersion: schemas.Version})
-		return nil
+		if Permanent(err) {
+			return reject("", "", "open shard: "+err.Error())
+		}
+		return fmt.Errorf("open %s: %w", shard, err)
 	}
 	defer rc.Close()
-	r, err := wds.NewReader(rc, nil)
+	switch Kind(shard) {
+	case KindTar:
+		return readTar(ctx, shard, rc, o, fn, reject)
+	}
+	return reject("", "", "unknown shard kind")
+}
+
+func readTar(ctx context.Context, shard string, rc io.Reader, o Options, fn func(Item) error, reject func(key, member, reason string) error) error {
+	r, err := wds.NewReader(rc, &wds.Options{MaxMemberBytes: o.MaxMemberBytes})
 	if err != nil {
-		pairsProblem.Inc(ctx, 1)
-		reject(schemas.ErrorRow{Source: shard, Shard: shard, Stage: schemas.StageRead, Reason: err.Error(), SchemaVersion: schemas.Version})
-		return nil
+		return reject("", "", err.Error())
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		smp, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			pairsProblem.Inc(ctx, 1)
-			reject(schemas.ErrorRow{Source: shard, Shard: shard, Stage: schemas.StageRead, Reason: "shard breaks off: " + err.Error(), SchemaVersion: schemas.Version})
-			return nil
+			if errors.Is(err, wds.ErrCorrupt) {
+				return reject("", "", "shard breaks off: "+err.Error())
+			}
+			return fmt.Errorf("read %s: %w", shard, err)
 		}
-		src := shard + "#" + smp.Member
 		if smp.Problem != "" {
-			pairsProblem.Inc(ctx, 1)
-			reject(schemas.ErrorRow{Key: smp.Key, Source: src, Shard: shard, Stage: schemas.StageRead, Reason: smp.Problem, SchemaVersion: schemas.Version})
+			if err := reject(smp.Key, smp.Member, smp.Problem); err != nil {
+				return err
+			}
 			continue
 		}
-		pairsRead.Inc(ctx, 1)
-		emit(label.Pair{Key: smp.Key, Source: src, Shard: shard, Image: smp.Image, Caption: smp.Caption})
+		if err := fn(Item{Pair: label.Pair{Key: smp.Key, Source: shard + "#" + smp.Member, Shard: shard, Image: smp.Image, Caption: smp.Caption}}); err != nil {
+			return err
+		}
 	}
 }
 
-// ShardName is the base name of a shard without its extension, used to
-// name the output files made from it.
-func ShardName(shard string) string {
-	b := path.Base(shard)
-	if i := strings.Index(b, "."); i > 0 {
-		b = b[:i]
-	}
-	return b
+// Permanent reports whether a storage error will not go away on retry:
+// the object is missing or access is denied.
+func Permanent(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) ||
+		errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist)
 }
