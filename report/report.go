@@ -1,0 +1,419 @@
+// Package report reads a finished groundbeam output folder (OUT/labels,
+// OUT/errors, OUT/_manifest.json) and the source images its rows point
+// at. It is the shared base of the inspect, stats and coco sub-packages.
+//
+// Paths are local paths or gs:// URIs, opened through the Beam SDK's
+// filesystem package (this package registers the local and gcs
+// filesystems).
+package report
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// paths
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/groundbeam/groundbeam/schemas"
+)
+
+// Table names: the folders under OUT that hold Parquet files.
+const (
+	LabelsTable = "labels"
+	ErrorsTable = "errors"
+)
+
+// ManifestFile is the manifest's name inside OUT (the same name the sink
+// writes).
+const ManifestFile = "_manifest.json"
+
+// tempPrefix starts the names of files the sink has not committed yet.
+const tempPrefix = ".tmp-"
+
+// batchRows is how many rows ReadLabels and ReadErrors decode at a time.
+const batchRows = 64
+
+// MaxImageBytes is the largest image OpenImage reads into memory.
+const MaxImageBytes = 64 << 20
+
+// Join joins a local or object-store folder and a name with one '/'.
+func Join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
+
+// Files lists the committed Parquet files of one table (LabelsTable or
+// ErrorsTable) under out, sorted by name. Names starting with ".tmp-"
+// (files not yet committed) are skipped. A missing table folder gives no
+// files and no error.
+func Files(ctx context.Context, out, table string) ([]string, error) {
+	glob := Join(Join(out, table), "*")
+	fs, err := filesystem.New(ctx, glob)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", glob, err)
+	}
+	defer fs.Close()
+	names, err := fs.List(ctx, glob)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", glob, err)
+	}
+	files := names[:0]
+	for _, n := range names {
+		if strings.HasPrefix(path.Base(n), tempPrefix) {
+			continue
+		}
+		if st, err := os.Stat(n); err == nil && st.IsDir() { // local sub-folders
+			continue
+		}
+		files = append(files, n)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// HasManifest reports whether out holds a committed _manifest.json.
+func HasManifest(ctx context.Context, out string) (bool, error) {
+	p := Join(out, ManifestFile)
+	fs, err := filesystem.New(ctx, p)
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", p, err)
+	}
+	defer fs.Close()
+	names, err := fs.List(ctx, p)
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", p, err)
+	}
+	return len(names) > 0, nil
+}
+
+// ReadLabels calls fn for every row of every committed file under
+// OUT/labels, file by file in name order and in row order within a file.
+// Rows are decoded batchRows at a time, so memory stays bounded by one
+// batch (plus, for object stores, a local spool of one file). Each row
+// passed to fn owns its memory and may be kept. An error from fn stops
+// the read and is returned unchanged.
+func ReadLabels(ctx context.Context, out string, fn func(schemas.LabelRow) error) error {
+	return readTable(ctx, out, LabelsTable, fn)
+}
+
+// ReadErrors calls fn for every row of every committed file under
+// OUT/errors, in the same order and with the same memory bound as
+// ReadLabels. An error from fn stops the read and is returned unchanged.
+func ReadErrors(ctx context.Context, out string, fn func(schemas.ErrorRow) error) error {
+	return readTable(ctx, out, ErrorsTable, fn)
+}
+
+// callbackError marks an error returned by the caller's fn so that it is
+// passed through unwrapped.
+type callbackError struct{ err error }
+
+// Error returns the caller's error's text.
+func (c callbackError) Error() string { return c.err.Error() }
+
+func readTable[T any](ctx context.Context, out, table string, fn func(T) error) error {
+	files, err := Files(ctx, out, table)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := readFile(ctx, f, fn); err != nil {
+			var cb callbackError
+			if errors.As(err, &cb) {
+				return cb.err
+			}
+			return fmt.Errorf("read %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// readFile streams the rows of one Parquet file into fn.
+func readFile[T any](ctx context.Context, name string, fn func(T) error) error {
+	ra, size, done, err := openReaderAt(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer done()
+	pf, err := parquet.OpenFile(ra, size)
+	if err != nil {
+		return fmt.Errorf("open parquet: %w", err)
+	}
+	if v, ok := pf.Lookup(schemas.MetaSchemaVersion); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n > schemas.Version {
+			return fmt.Errorf("schema version %q, this build reads up to %d", v, schemas.Version)
+		}
+	}
+	r, err := newGenericReader[T](pf)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	buf := make([]T, batchRows)
+	for {
+		n, err := r.Read(buf)
+		for i := range n {
+			own(&buf[i])
+			if err := fn(buf[i]); err != nil {
+				return callbackError{err}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read rows: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		clear(buf)
+	}
+}
+
+// own copies a row's strings out of the reader's buffers (parquet-go may
+// hand out strings that point into a dictionary page), so callers can keep
+// rows for as long as they like.
+func own(row any) {
+	switch r := row.(type) {
+	case *schemas.LabelRow:
+		r.Key, r.Source, r.Shard = strings.Clone(r.Key), strings.Clone(r.Source), strings.Clone(r.Shard)
+		r.Caption, r.Teacher, r.CLIP = strings.Clone(r.Caption), strings.Clone(r.Teacher), strings.Clone(r.CLIP)
+		r.ParamsHash = strings.Clone(r.ParamsHash)
+		for i := range r.Boxes {
+			r.Boxes[i].Phrase = strings.Clone(r.Boxes[i].Phrase)
+		}
+	case *schemas.ErrorRow:
+		r.Key, r.Source, r.Shard = strings.Clone(r.Key), strings.Clone(r.Source), strings.Clone(r.Shard)
+		r.Stage, r.Reason = strings.Clone(r.Stage), strings.Clone(r.Reason)
+	}
+}
+
+// newGenericReader turns parquet-go's panics on incompatible schemas into
+// errors.
+func newGenericReader[T any](pf *parquet.File) (r *parquet.GenericReader[T], err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("incompatible schema: %v", p)
+		}
+	}()
+	return parquet.NewGenericReader[T](pf), nil
+}
+
+// openReaderAt opens name for random access. Local files are used as they
+// are; objects from stores without random access are spooled to a local
+// temporary file first, which done removes.
+func openReaderAt(ctx context.Context, name string) (io.ReaderAt, int64, func(), error) {
+	fs, err := filesystem.New(ctx, name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	rc, err := fs.OpenRead(ctx, name)
+	if err != nil {
+		fs.Close()
+		return nil, 0, nil, err
+	}
+	if f, ok := rc.(*os.File); ok {
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			fs.Close()
+			return nil, 0, nil, err
+		}
+		return f, st.Size(), func() { f.Close(); fs.Close() }, nil
+	}
+	defer fs.Close()
+	defer rc.Close()
+	tmp, err := os.CreateTemp("", "groundbeam-report-*.parquet")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("spool: %w", err)
+	}
+	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	n, err := io.Copy(tmp, rc)
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, fmt.Errorf("spool: %w", err)
+	}
+	return tmp, n, cleanup, nil
+}
+
+// NormalisePhrase is the form phrases are counted and grouped under:
+// lower-cased, trimmed, inner runs of white space collapsed to one space.
+func NormalisePhrase(p string) string {
+	return strings.Join(strings.Fields(strings.ToLower(p)), " ")
+}
+
+// SplitSource splits a row's source into the tar shard and the member
+// inside it ("gs://b/s.tar#000000001.jpg" gives "gs://b/s.tar" and
+// "000000001.jpg"). A source without '#' is a plain object: member is "".
+func SplitSource(source string) (shard, member string) {
+	i := strings.LastIndex(source, "#")
+	if i <= 0 || i == len(source)-1 {
+		return source, ""
+	}
+	return source[:i], source[i+1:]
+}
+
+// OpenImage returns the encoded image bytes a row's source points at. For
+// "SHARD#MEMBER" it streams the tar shard (plain or gzip-compressed) up to
+// the member; when no shard of that name can be opened, the whole source
+// is tried as an object name before giving up. A plain source is read as
+// one object. Images larger than MaxImageBytes are refused.
+func OpenImage(ctx context.Context, source string) ([]byte, error) {
+	data, errs := OpenImages(ctx, []string{source})
+	return data[0], errs[0]
+}
+
+// OpenImages is OpenImage for many sources at once: it reads every tar
+// shard once, collecting all requested members in a single streaming scan
+// that stops as soon as the last one is found. The results are in the
+// order of sources: for each, either the bytes or an error.
+func OpenImages(ctx context.Context, sources []string) ([][]byte, []error) {
+	data := make([][]byte, len(sources))
+	errs := make([]error, len(sources))
+	byShard := map[string]map[string][]int{} // shard -> member -> indices
+	var shards []string
+	for i, s := range sources {
+		shard, member := SplitSource(s)
+		if member == "" {
+			data[i], errs[i] = readObject(ctx, s)
+			continue
+		}
+		if byShard[shard] == nil {
+			byShard[shard] = map[string][]int{}
+			shards = append(shards, shard)
+		}
+		byShard[shard][member] = append(byShard[shard][member], i)
+	}
+	for _, shard := range shards {
+		members := byShard[shard]
+		found, memberErrs, err := scanTar(ctx, shard, members)
+		for member, idx := range members {
+			b, ok := found[member]
+			merr := memberErrs[member]
+			for _, i := range idx {
+				switch {
+				case ok:
+					data[i] = b
+				case merr != nil:
+					errs[i] = fmt.Errorf("open %s: %w", sources[i], merr)
+				case errors.Is(err, errOpenShard):
+					// Not a shard after all: maybe an object whose name has '#'.
+					if d, oerr := readObject(ctx, sources[i]); oerr == nil {
+						data[i] = d
+					} else {
+						errs[i] = fmt.Errorf("open %s: %w", sources[i], err)
+					}
+				case err != nil:
+					errs[i] = fmt.Errorf("open %s: %w", sources[i], err)
+				default:
+					errs[i] = fmt.Errorf("open %s: no such member in the shard", sources[i])
+				}
+			}
+		}
+	}
+	return data, errs
+}
+
+// errOpenShard is wrapped when the shard itself cannot be opened.
+var errOpenShard = errors.New("cannot open shard")
+
+// scanTar streams shard and returns the wanted members' bytes, or for a
+// member that cannot be used, its own error. It stops early once every
+// wanted member has been dealt with. err is for the shard as a whole.
+func scanTar(ctx context.Context, shard string, wanted map[string][]int) (found map[string][]byte, memberErrs map[string]error, err error) {
+	found, memberErrs = map[string][]byte{}, map[string]error{}
+	fs, err := filesystem.New(ctx, shard)
+	if err != nil {
+		return found, memberErrs, fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
+	}
+	defer fs.Close()
+	rc, err := fs.OpenRead(ctx, shard)
+	if err != nil {
+		return found, memberErrs, fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<16)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return found, memberErrs, fmt.Errorf("read shard %s: %w", shard, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	tr := tar.NewReader(r)
+	for len(found)+len(memberErrs) < len(wanted) {
+		if err := ctx.Err(); err != nil {
+			return found, memberErrs, err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return found, memberErrs, nil
+		}
+		if err != nil {
+			return found, memberErrs, fmt.Errorf("read shard %s: %w", shard, err)
+		}
+		name := hdr.Name
+		if _, ok := wanted[name]; !ok || found[name] != nil || memberErrs[name] != nil {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			memberErrs[name] = fmt.Errorf("member %s of %s is not a regular file", name, shard)
+			continue
+		}
+		if hdr.Size > MaxImageBytes {
+			memberErrs[name] = fmt.Errorf("member %s of %s is %d bytes, over the %d byte limit", name, shard, hdr.Size, MaxImageBytes)
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return found, memberErrs, fmt.Errorf("read member %s of %s: %w", name, shard, err)
+		}
+		found[name] = b
+	}
+	return found, memberErrs, nil
+}
+
+// readObject reads a whole object of at most MaxImageBytes.
+func readObject(ctx context.Context, name string) ([]byte, error) {
+	fs, err := filesystem.New(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer fs.Close()
+	rc, err := fs.OpenRead(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, MaxImageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(b) > MaxImageBytes {
+		return nil, fmt.Errorf("read %s: over the %d byte limit", name, MaxImageBytes)
+	}
+	return b, nil
+}
