@@ -3,8 +3,11 @@
 // much smaller than the image, and resizes RGBA images with a fast bilinear
 // filter.
 //
-// Builds without cgo get a pure-Go fallback (image/jpeg plus a box filter)
-// with the same contract; Available reports which one is compiled in.
+// Builds without cgo, or with the build tag noturbojpeg, get a pure-Go
+// fallback (image/jpeg plus a box filter) with the same contract; Available
+// reports which one is compiled in. The cgo build links libturbojpeg
+// statically: it needs Debian's libturbojpeg0-dev (TurboJPEG API 2.1) to
+// build, and nothing at run time.
 //
 // EXIF orientation is not applied: pixels come out in stored order, as with
 // image/jpeg.
