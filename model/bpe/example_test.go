@@ -8,7 +8,7 @@ import (
 )
 
 func Example() {
-	tok, err := bpe.Load("testdata/bpe_simple_vocab_16e6.txt.gz")
+	tok, err := bpe.Load("vocab/bpe_simple_vocab_16e6.txt.gz")
 	if err != nil {
 		log.Fatal(err)
 	}

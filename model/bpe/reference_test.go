@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const mergesPath = "testdata/bpe_simple_vocab_16e6.txt.gz"
+const mergesPath = "vocab/bpe_simple_vocab_16e6.txt.gz"
 
 // reference is one line of testdata/reference-ids.jsonl.
 type reference struct {

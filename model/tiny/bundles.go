@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/groundbeam/groundbeam/model/bpe"
 	"github.com/groundbeam/groundbeam/model/bundle"
 )
 
@@ -26,8 +27,15 @@ const (
 )
 
 // WriteBundles writes a grounding bundle to dir/teacher and a CLIP bundle
-// (image tower and RoiAlign region graph) to dir/clip, and returns them
-// loaded and validated.
+// to dir/clip, and returns them loaded and validated. The CLIP bundle holds
+// the image tower (image.onnx), the RoiAlign region graph (region.onnx),
+// the text tower (text.onnx) and OpenAI CLIP's real BPE merges file with
+// its MIT licence, so text is tokenized exactly as for a real CLIP bundle.
+// The text tower needs CLIP's vocabulary size (49408, end-of-text 49407):
+// CLIPOptions.VocabSize must be 0 or DefaultCLIPVocabSize.
+//
+// The graphs' weights follow CLIPOptions.Seed, so another seed gives
+// another bundle identity and other embeddings.
 func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle, err error) {
 	var o BundleOptions
 	if opts != nil {
@@ -65,6 +73,10 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.VocabSize != DefaultCLIPVocabSize {
+		return nil, nil, fmt.Errorf("tiny clip: vocab size %d: the bundle's text tower reads CLIP BPE ids and needs %d",
+			c.VocabSize, DefaultCLIPVocabSize)
+	}
 	img, err := CLIPImage(&c)
 	if err != nil {
 		return nil, nil, err
@@ -73,14 +85,23 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	if err != nil {
 		return nil, nil, err
 	}
+	text, err := CLIPText(&c)
+	if err != nil {
+		return nil, nil, err
+	}
 	clip, err = bundle.Write(filepath.Join(dir, "clip"), bundle.Manifest{
-		Name: CLIPName, Kind: bundle.KindCLIP, ImageONNX: "image.onnx", RegionONNX: "region.onnx",
-		Inputs:       map[string]string{bundle.InImage: "pixel_values", bundle.InBoxes: "boxes"},
-		Outputs:      map[string]string{bundle.OutImageEmbeds: "image_embeds", bundle.OutRegionEmbeds: "region_embeds"},
+		Name: CLIPName, Kind: bundle.KindCLIP, ImageONNX: "image.onnx", TextONNX: "text.onnx", RegionONNX: "region.onnx",
+		Inputs: map[string]string{bundle.InImage: "pixel_values", bundle.InBoxes: "boxes", bundle.InInputIDs: "input_ids"},
+		Outputs: map[string]string{bundle.OutImageEmbeds: "image_embeds", bundle.OutRegionEmbeds: "region_embeds",
+			bundle.OutTextEmbeds: "text_embeds"},
 		EmbeddingDim: c.EmbedDim,
-		Image: bundle.ImageSpec{Resize: "square", Size: 224, ChannelOrder: "RGB", Scale: 1,
+		Image: bundle.ImageSpec{Resize: "square", Size: CLIPImageSize, ChannelOrder: "RGB", Scale: 1,
 			Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}},
-	}, map[string][]byte{"image.onnx": img, "region.onnx": region})
+		Text: bundle.TextSpec{Tokenizer: "clip_bpe", Vocab: bpe.VocabFile, ContextLength: CLIPContextLength},
+	}, map[string][]byte{
+		"image.onnx": img, "region.onnx": region, "text.onnx": text,
+		bpe.VocabFile: bpe.DefaultVocab(), bpe.LicenseFile: bpe.DefaultVocabLicense(),
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("tiny clip: %w", err)
 	}

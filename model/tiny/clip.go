@@ -125,14 +125,21 @@ func CLIPRegion(opts *CLIPOptions) ([]byte, error) {
 	return b.model(fmt.Sprintf("tiny deterministic CLIP region tower (D=%d, seed=%d)", o.EmbedDim, o.Seed))
 }
 
+// clipTokenRank is the width of CLIPText's token table, which a Linear
+// layer widens to D: a full [49408,D] table would make the file 4×
+// larger (12.6 MB at D=64) for no use in tests.
+const clipTokenRank = 16
+
 // CLIPText returns a serialized ONNX CLIP text tower:
 //
 //	input:  input_ids   int64   [B,77]
 //	output: text_embeds float32 [B,D]  (not L2-normalised)
 //
-// Token embeddings are averaged over the positions up to and including the
-// first end-of-text id (VocabSize-1; all 77 if there is none), so padding
-// after it does not matter, then mapped by Linear → Tanh → Linear.
+// Every id in [0, VocabSize) has its own row in a [VocabSize,16] token
+// table, widened to D by a Linear layer. Token embeddings are averaged over
+// the positions up to and including the first end-of-text id (VocabSize-1,
+// so 49407 with the default size, as in CLIP; all 77 if there is none), so
+// padding after it does not matter, then mapped by Linear → Tanh → Linear.
 func CLIPText(opts *CLIPOptions) ([]byte, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -143,8 +150,8 @@ func CLIPText(opts *CLIPOptions) ([]byte, error) {
 	const f32 = onnxpb.TensorProto_FLOAT
 	b := newGraph("tiny_clip_text")
 	ids := b.input("input_ids", onnxpb.TensorProto_INT64, "B", CLIPContextLength)
-	emb := b.initF32("token_embed", []int64{int64(v), int64(d)}, w.normal(v*d, 1))
-	te := b.op("Gather", []string{emb, ids}, attrInt("axis", 0))
+	emb := b.initF32("token_embed", []int64{int64(v), clipTokenRank}, w.normal(v*clipTokenRank, 1))
+	te := b.linear(b.op("Gather", []string{emb, ids}, attrInt("axis", 0)), w, clipTokenRank, d, 1/math.Sqrt(clipTokenRank), 0)
 
 	// keep[b,t] = 1 while no end-of-text id occurred strictly before t.
 	isEOT := b.op("Cast", []string{b.op("Equal", []string{ids, b.initI64("eot", nil, []int64{int64(v - 1)})})}, attrInt("to", int64(f32)))
