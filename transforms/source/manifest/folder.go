@@ -251,10 +251,17 @@ func (r *FolderReader) record(line []byte, num int, member string) (Record, erro
 			rec.Problem = "malformed line: invalid json: " + err.Error()
 			return rec, nil
 		}
-		fv := firstPresent(f.File, f.Filename, f.Image)
-		if !isAbsent(fv) && (fv[0] != '"' || json.Unmarshal(fv, &name) != nil) {
-			rec.Problem = "malformed line: file is not a string"
-			return rec, nil
+		if fv := firstPresent(f.File, f.Filename, f.Image); !isAbsent(fv) {
+			var err error
+			if fv[0] != '"' {
+				err = errors.New("not a string")
+			} else {
+				name, err = jsonString(fv)
+			}
+			if err != nil {
+				rec.Problem = "malformed line: file is not a string"
+				return rec, nil
+			}
 		}
 		caption, capProblem = jsonCaption(firstPresent(f.Caption, f.Text), r.lim.maxCaption)
 	} else {

@@ -170,8 +170,8 @@ func parseJSONLine(line []byte, num int, base string, lim limits) Record {
 	case imgField[0] != '"':
 		imgProblem = "image is not a string"
 	default:
-		var ref string
-		if err := json.Unmarshal(imgField, &ref); err != nil {
+		ref, err := jsonString(imgField)
+		if err != nil {
 			imgProblem = "malformed line: invalid image: " + err.Error()
 		} else {
 			rec.ImageURI, imgProblem = resolveImage(base, ref)
@@ -189,6 +189,18 @@ func parseJSONLine(line []byte, num int, base string, lim limits) Record {
 		rec.ImageURI = ""
 	}
 	return rec
+}
+
+// jsonString decodes a JSON string token taken from a line that
+// json.Unmarshal has already validated. Tokens without escapes, in valid
+// UTF-8, are copied as they are.
+func jsonString(v json.RawMessage) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(v, &s)
+	return s, err
 }
 
 // isAbsent reports whether a raw field is missing or null.
@@ -214,8 +226,8 @@ func jsonKey(v json.RawMessage) (string, string) {
 	}
 	switch c := v[0]; {
 	case c == '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, err := jsonString(v)
+		if err != nil {
 			return "", "malformed line: invalid key: " + err.Error()
 		}
 		return s, ""
@@ -237,8 +249,8 @@ func jsonCaption(v json.RawMessage, max int) (string, string) {
 	if !utf8.Valid(v) {
 		return "", problemCaptionUTF8
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, err := jsonString(v)
+	if err != nil {
 		return "", "malformed line: invalid caption: " + err.Error()
 	}
 	return checkCaption([]byte(s), max)
