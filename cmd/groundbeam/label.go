@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -86,7 +89,22 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	flag.CommandLine.Parse(nil)
 	beam.Init()
-	res, err := label.Run(ctx, cfg)
+	pipe, plan, err := label.Build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	stopProgress := func() {}
+	if isTerminal(stdout) {
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			progress(pctx, stderr, strings.TrimRight(cfg.Output, "/"), len(plan.Shards), time.Second)
+			close(done)
+		}()
+		stopProgress = func() { stop(); <-done }
+	}
+	res, err := label.Execute(ctx, pipe, plan, cfg.Output)
+	stopProgress()
 	if err != nil {
 		return err
 	}
@@ -100,6 +118,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  %s/%s  %d rows\n", cfg.Output, f.Path, f.Rows)
 	}
 	fmt.Fprintf(stdout, "manifest: %s/_manifest.json\n", cfg.Output)
+	printMetrics(stdout, res)
 	return nil
 }
 
@@ -111,5 +130,23 @@ func floatFlag(dst *float32) func(string) error {
 		}
 		*dst = float32(v)
 		return nil
+	}
+}
+
+// printMetrics summarises the run's Beam counters and distributions.
+func printMetrics(w io.Writer, res *label.Result) {
+	names := make([]string, 0, len(res.Counters))
+	for n := range res.Counters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "counters:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-20s %d\n", n, res.Counters[n])
+	}
+	for n, d := range res.Distributions {
+		if d.Count > 0 {
+			fmt.Fprintf(w, "  %-20s mean %.2f, min %d, max %d over %d\n", n, float64(d.Sum)/float64(d.Count), d.Min, d.Max, d.Count)
+		}
 	}
 }

@@ -4,6 +4,9 @@
 //	groundbeam label  --input 'gs://bucket/shards/*.tar' --output OUT --teacher BUNDLE --clip BUNDLE
 //	groundbeam models tiny DIR
 //	groundbeam samples DIR
+//	groundbeam inspect OUT --n 16 --out sheet.png
+//	groundbeam stats OUT
+//	groundbeam export coco OUT --out instances.json
 //
 // Exit codes: 0 ok, 1 the run failed, 2 usage error.
 package main
@@ -37,6 +40,9 @@ func commands() []command {
 		{"label", "label image-text shards with the teacher and CLIP into Parquet", runLabel},
 		{"models", "make model bundles (`models tiny DIR`)", runModels},
 		{"samples", "write a small generated corpus of image-text tar shards", runSamples},
+		{"inspect", "draw boxes and phrases on sample images: a contact-sheet PNG and an HTML page", runInspect},
+		{"stats", "rows, box and score histograms, top phrases, rejections by reason", runStats},
+		{"export", "export the corpus (`export coco OUT --out instances.json`)", runExport},
 	}
 }
 

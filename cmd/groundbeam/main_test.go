@@ -120,3 +120,55 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestReportCommands runs stats, inspect and export coco on a labelled
+// corpus; the packages behind them test their numbers in depth.
+func TestReportCommands(t *testing.T) {
+	lib := testenv.ORTLib(t)
+	teacher, clip := testenv.Bundles(t, nil)
+	shards, out, dir := t.TempDir(), filepath.Join(t.TempDir(), "out"), t.TempDir()
+	if _, err := sampleset.WriteShards(shards, &sampleset.Options{Pairs: 6, Shards: 2, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"label", "--input", filepath.Join(shards, "*.tar"), "--output", out, "--teacher", teacher, "--clip", clip, "--ort-lib", lib}, &stdout, &stderr); code != 0 {
+		t.Fatalf("label: exit %d: %s", code, stderr.String())
+	}
+	sheet, instances := filepath.Join(dir, "sheet.png"), filepath.Join(dir, "instances.json")
+	tests := []struct {
+		name   string
+		args   []string
+		stdout string
+		file   string
+	}{
+		{"stats", []string{"stats", out, "--chart", filepath.Join(dir, "chart.png")}, "6", filepath.Join(dir, "chart.png")},
+		{"inspect", []string{"inspect", out, "--n", "4", "--out", sheet}, "contact sheet: " + sheet, filepath.Join(dir, "sheet.html")},
+		{"export coco", []string{"export", "coco", out, "--out", instances}, "6 images", instances},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tt.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdout)
+			}
+			if st, err := os.Stat(tt.file); err != nil || st.Size() == 0 {
+				t.Errorf("%s not written: %v", tt.file, err)
+			}
+		})
+	}
+	var doc struct {
+		Images []struct {
+			ID int `json:"id"`
+		} `json:"images"`
+	}
+	raw, err := os.ReadFile(instances)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Images) != 6 {
+		t.Errorf("instances.json: %d images, %v", len(doc.Images), err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/groundbeam/groundbeam/model/bundle"
@@ -86,6 +87,11 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
 	}
+	if !cfg.Resume {
+		if err := sink.ClearMarkers(ctx, out); err != nil {
+			return nil, plan, err
+		}
+	}
 	p, s := beam.NewPipelineWithRoot()
 	sinkCfg := sink.Config{Out: out, Names: sink.Names(shards), RowGroup: cfg.RowGroup,
 		Meta: sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()}}
@@ -103,6 +109,8 @@ type Result struct {
 	Manifest *sink.Manifest
 	// Counters are the run's Beam counters by name.
 	Counters map[string]int64
+	// Distributions are the run's Beam distributions by name.
+	Distributions map[string]metrics.DistributionValue
 }
 
 // Run builds and runs the pipeline on the runner the Beam flags name
@@ -112,17 +120,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Execute(ctx, p, plan, cfg.Output)
+}
+
+// Execute runs a pipeline Build made, writing into out.
+func Execute(ctx context.Context, p *beam.Pipeline, plan Plan, out string) (*Result, error) {
 	pr, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
-	res := &Result{Plan: plan, Counters: map[string]int64{}}
+	res := &Result{Plan: plan, Counters: map[string]int64{}, Distributions: map[string]metrics.DistributionValue{}}
 	if pr != nil {
-		for _, c := range pr.Metrics().AllMetrics().Counters() {
-			res.Counters[c.Key.Name] += c.Committed
+		all := pr.Metrics().AllMetrics()
+		for _, c := range all.Counters() {
+			res.Counters[c.Key.Name] += c.Result()
+		}
+		for _, d := range all.Distributions() {
+			v, old := d.Result(), res.Distributions[d.Key.Name]
+			if old.Count > 0 {
+				v.Min, v.Max = min(v.Min, old.Min), max(v.Max, old.Max)
+				v.Count, v.Sum = v.Count+old.Count, v.Sum+old.Sum
+			}
+			res.Distributions[d.Key.Name] = v
 		}
 	}
-	m, err := sink.ReadManifest(ctx, strings.TrimRight(cfg.Output, "/"))
+	m, err := sink.ReadManifest(ctx, strings.TrimRight(out, "/"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/groundbeam/groundbeam/report/coco"
+	"github.com/groundbeam/groundbeam/report/inspect"
+	"github.com/groundbeam/groundbeam/report/stats"
+)
+
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("inspect", "OUT [flags]", "  groundbeam inspect demo-out/out --n 16 --out sheet.png\n  groundbeam inspect gs://bucket/corpus --n 64 --seed 7 --out sample.png", stderr)
+	var o inspect.Options
+	fs.IntVar(&o.N, "n", inspect.DefaultN, "images on the sheet")
+	fs.IntVar(&o.Columns, "columns", 0, "columns (0: about square)")
+	fs.IntVar(&o.Thumb, "thumb", inspect.DefaultThumb, "cell size in pixels")
+	fs.Uint64Var(&o.Seed, "seed", 0, "0: the first N rows by key; otherwise a repeatable random sample")
+	out := fs.String("out", "sheet.png", "contact sheet PNG; an HTML page is written beside it")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	png, html, err := inspect.Sheet(ctx, pos[0], o)
+	if err != nil {
+		return err
+	}
+	page := strings.TrimSuffix(*out, filepath.Ext(*out)) + ".html"
+	if err := os.WriteFile(*out, png, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(page, html, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "contact sheet: %s\npage: %s\n", *out, page)
+	return nil
+}
+
+func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("stats", "OUT [flags]", "  groundbeam stats demo-out/out\n  groundbeam stats gs://bucket/corpus --chart stats.png", stderr)
+	chart := fs.String("chart", "", "also write the histograms as a PNG chart here")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	s, err := stats.Compute(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, s.Text())
+	if *chart != "" {
+		png, err := s.Chart()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*chart, png, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "chart: %s\n", *chart)
+	}
+	return nil
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "coco" {
+		return fmt.Errorf("%w: want `export coco OUT --out instances.json`", errUsage)
+	}
+	fs := newFlags("export coco", "OUT --out instances.json [flags]", "  groundbeam export coco demo-out/out --out instances.json", stderr)
+	dst := fs.String("out", "instances.json", "COCO instances JSON to write")
+	cats := fs.String("categories", "auto", "categories: auto, phrases or vocabulary")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	mode, err := coco.ParseCategoryMode(*cats)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	f, err := os.Create(*dst)
+	if err != nil {
+		return err
+	}
+	sum, err := coco.Export(ctx, pos[0], f, coco.Options{Categories: mode})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*dst)
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d images, %d annotations, %d categories\n", *dst, sum.Images, sum.Annotations, sum.Categories)
+	return nil
+}
