@@ -20,8 +20,16 @@ import (
 
 	"github.com/groundbeam/groundbeam/model/label"
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/source/manifest"
+	"github.com/groundbeam/groundbeam/transforms/source/s3fs"
 	"github.com/groundbeam/groundbeam/transforms/source/wds"
 )
+
+func init() {
+	// s3:// for every binary that reads or writes corpora, workers
+	// included; settings come from pipeline options or the environment.
+	s3fs.Register(s3fs.Options{})
+}
 
 // ErrNoMatch is returned by Expand when a pattern matches nothing.
 var ErrNoMatch = errors.New("input matches nothing")
@@ -68,7 +76,15 @@ func Expand(ctx context.Context, patterns string) ([]string, error) {
 
 // Shard kinds.
 const (
+	// KindTar is a WebDataset tar shard (img2dataset layout).
 	KindTar = "tar"
+	// KindJSONL is a JSONL manifest: {"key", "image", "caption"} per line.
+	KindJSONL = "jsonl"
+	// KindParquet is an img2dataset Parquet shard (url or image bytes).
+	KindParquet = "parquet"
+	// KindFolder is a folder of images described by its captions file
+	// (captions.tsv or captions.jsonl); the shard is that file.
+	KindFolder = "folder"
 )
 
 // Kind names the reader a shard takes from its name, or "" when groundbeam
@@ -76,8 +92,14 @@ const (
 func Kind(shard string) string {
 	b := strings.ToLower(path.Base(shard))
 	switch {
+	case b == manifest.CaptionsTSV || b == manifest.CaptionsJSONL:
+		return KindFolder
 	case strings.HasSuffix(b, ".tar"), strings.HasSuffix(b, ".tar.gz"), strings.HasSuffix(b, ".tgz"):
 		return KindTar
+	case strings.HasSuffix(b, ".jsonl"):
+		return KindJSONL
+	case strings.HasSuffix(b, ".parquet"):
+		return KindParquet
 	}
 	return ""
 }
@@ -115,6 +137,10 @@ func Read(ctx context.Context, shard string, opts *Options, fn func(Item) error)
 		return reject("", "", err.Error())
 	}
 	defer fs.Close()
+	kind := Kind(shard)
+	if kind == KindFolder {
+		return readFolder(ctx, shard, fs, o, fn, reject)
+	}
 	rc, err := fs.OpenRead(ctx, shard)
 	if err != nil {
 		if Permanent(err) {
@@ -123,9 +149,14 @@ func Read(ctx context.Context, shard string, opts *Options, fn func(Item) error)
 		return fmt.Errorf("open %s: %w", shard, err)
 	}
 	defer rc.Close()
-	switch Kind(shard) {
+	switch kind {
 	case KindTar:
 		return readTar(ctx, shard, rc, o, fn, reject)
+	case KindJSONL:
+		r := manifest.NewJSONL(rc, manifest.Dir(shard), nil)
+		return readRecords(ctx, shard, r.Next, fn, reject)
+	case KindParquet:
+		return readParquet(ctx, shard, fs, rc, fn, reject)
 	}
 	return reject("", "", "unknown shard kind")
 }
