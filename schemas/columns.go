@@ -16,8 +16,13 @@ type Column struct {
 
 // Columns lists the columns of a row type's Parquet schema, depth first.
 func Columns(model any) []Column {
+	return ColumnsOf(parquet.SchemaOf(model))
+}
+
+// ColumnsOf lists the columns of a Parquet schema, such as a file's.
+func ColumnsOf(s *parquet.Schema) []Column {
 	var out []Column
-	for _, f := range parquet.SchemaOf(model).Fields() {
+	for _, f := range s.Fields() {
 		out = appendColumns(out, "", f)
 	}
 	return out

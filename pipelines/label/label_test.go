@@ -3,6 +3,7 @@ package label_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -56,6 +57,16 @@ func readTable[T any](t *testing.T, c *storage.Client, bucket, prefix string) (r
 		got, err := parquet.Read[T](bytes.NewReader(raw), int64(len(raw)))
 		if err != nil {
 			t.Fatalf("read %s: %v", a.Name, err)
+		}
+		// The file's own schema is the row type's (whose columns the
+		// README lists, checked in package schemas).
+		f, err := parquet.OpenFile(bytes.NewReader(raw), int64(len(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zero T
+		if got, want := fmt.Sprint(schemas.ColumnsOf(f.Schema())), fmt.Sprint(schemas.Columns(zero)); got != want {
+			t.Errorf("%s has columns %s, want %s", a.Name, got, want)
 		}
 		rows = append(rows, got...)
 	}
