@@ -181,13 +181,12 @@ func (e *Encoder) Embed(ctx context.Context, regions []Region) ([][]float32, err
 }
 
 // fillCrop writes the tower input of region r's crop at scale into dst
-// (3·size·size floats): CropRect, bicubic resize to size×size, CLIP
-// normalisation.
+// (3·size·size floats): CropRect, antialiased bicubic resize to
+// size×size, CLIP normalisation, in one pass over the crop's pixels.
 func (e *Encoder) fillCrop(dst []float32, r Region, scale float64) {
 	img := r.Image
 	rect := CropRect(r.Box, scale, img.Rect.Dx(), img.Rect.Dy()).Add(img.Rect.Min)
-	crop := imageproc.Resize(img.SubImage(rect), e.size, e.size, true)
-	e.norm.Fill(dst, e.size, e.size, crop)
+	e.norm.ResizeNorm(dst, img, rect, e.size)
 }
 
 // embedCrops is the CPU path: crops of up to Batch at a time through the

@@ -139,8 +139,9 @@ func TestTwoScaleEnsemble(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				px := make([]float32, 2*3*224*224)
 				for k, r := range tc.rects {
-					crop := imageproc.Resize(img.SubImage(r), 224, 224, true)
-					norm.Fill(px[k*3*224*224:(k+1)*3*224*224], 224, 224, crop)
+					// the bicubic resize itself is checked against
+					// x/image/draw in package imageproc
+					norm.ResizeNorm(px[k*3*224*224:(k+1)*3*224*224], img, r, 224)
 				}
 				res, err := s.Run(ctx, []ort.Tensor{{Shape: []int64{2, 3, 224, 224}, F32: px}})
 				if err != nil {
