@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,10 +53,26 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
 	fs.BoolVar(&cfg.Resume, "resume", false, "skip input shards a previous run into --output committed")
-	p := glip.DefaultParams()
-	fs.Func("box-threshold", fmt.Sprintf("final score threshold (default %g)", p.ScoreThreshold), floatFlag(&p.ScoreThreshold))
-	fs.Func("nms-iou", fmt.Sprintf("class-wise NMS IoU threshold (default %g)", p.NMSIoU), floatFlag(&p.NMSIoU))
-	fs.IntVar(&p.TopK, "top-k", p.TopK, "most boxes per image")
+	preset := fs.String("preset", glip.PresetGLIP, "post-processing preset: glip or grounding-dino (flags below override it)")
+	d := glip.DefaultParams()
+	var (
+		scoreThr, boxThr, textThr, preThr, nmsIoU float64
+		aggregate                                 string
+		preTopN, topK, topKLarge, namesPerPrompt  int
+	)
+	fs.Float64Var(&scoreThr, "score-threshold", float64(d.ScoreThreshold), "final score threshold: boxes must score above it")
+	fs.Float64Var(&preThr, "pre-threshold", float64(d.PreThreshold), "GLIP: (query, phrase) scores must be above it before NMS (INFERENCE_TH)")
+	fs.IntVar(&preTopN, "pre-nms-top-n", d.PreTopN, "GLIP: most candidates per prompt before NMS (PRE_NMS_TOP_N)")
+	fs.StringVar(&aggregate, "aggregate", d.Aggregate, "phrase score from its tokens' probabilities: mean (GLIP) or max")
+	fs.Float64Var(&nmsIoU, "nms-iou", float64(d.NMSIoU), "class-wise NMS IoU threshold (0 or below: no NMS)")
+	fs.IntVar(&topK, "top-k", d.TopK, "most boxes per image (DETECTIONS_PER_IMG)")
+	fs.IntVar(&topKLarge, "top-k-large-vocab", d.TopKLargeVocab, "most boxes per image for vocabularies of over 1,000 names")
+	fs.Float64Var(&boxThr, "box-threshold", 0.35, "grounding-dino: a query is kept when its best token probability is above it")
+	fs.Float64Var(&textThr, "text-threshold", 0.25, "grounding-dino: tokens above it make the query's phrase")
+	fs.IntVar(&namesPerPrompt, "names-per-prompt", 0, "vocabulary mode: most names per prompt (0: as many as fit the token limit)")
+	vocabFile := fs.String("vocab", "", "class vocabulary file, one name per line (label id = line index): ground these instead of caption phrases")
+	scales := fs.String("clip-scales", "1,1.5", "crop enlargements whose CLIP embeddings are summed per box")
+	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop and resize boxes on the CPU even when the CLIP bundle has a region graph")
 	logLevel := fs.String("log-level", "warn", "log level of the runner and workers: debug, info, warn, error")
 	passed := map[string]*string{}
 	for _, b := range beamFlags {
@@ -72,7 +90,46 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("%w: %s is required", errUsage, need.name)
 		}
 	}
+	p, err := glip.Preset(*preset)
+	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "score-threshold":
+			p.ScoreThreshold = float32(scoreThr)
+		case "pre-threshold":
+			p.PreThreshold = float32(preThr)
+		case "pre-nms-top-n":
+			p.PreTopN = preTopN
+		case "aggregate":
+			p.Aggregate = aggregate
+		case "nms-iou":
+			p.NMSIoU = float32(nmsIoU)
+		case "top-k":
+			p.TopK = topK
+		case "top-k-large-vocab":
+			p.TopKLargeVocab = topKLarge
+		case "box-threshold":
+			p.BoxThreshold = float32(boxThr)
+		case "text-threshold":
+			p.TextThreshold = float32(textThr)
+		case "names-per-prompt":
+			p.MaxNamesPerPrompt = namesPerPrompt
+		}
+	})
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	cfg.Params = &p
+	if cfg.CLIPScales, err = parseScales(*scales); err != nil {
+		return fmt.Errorf("%w: --clip-scales: %v", errUsage, err)
+	}
+	if *vocabFile != "" {
+		if cfg.Vocab, err = readVocab(*vocabFile); err != nil {
+			return err
+		}
+	}
 	for name, v := range passed {
 		if *v == "" {
 			continue
@@ -122,15 +179,35 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func floatFlag(dst *float32) func(string) error {
-	return func(s string) error {
-		var v float64
-		if _, err := fmt.Sscan(s, &v); err != nil {
-			return fmt.Errorf("not a number: %q", s)
+// parseScales reads "1,1.5" as crop enlargements.
+func parseScales(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
 		}
-		*dst = float32(v)
-		return nil
+		out = append(out, v)
 	}
+	return out, nil
+}
+
+// readVocab reads a class vocabulary: one name per line, label id = line
+// index; a blank line is an error naming it, since it would shift ids.
+func readVocab(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("vocabulary: %w", err)
+	}
+	text := strings.TrimRight(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	names := strings.Split(text, "\n")
+	for i, n := range names {
+		if strings.TrimSpace(n) == "" {
+			return nil, fmt.Errorf("vocabulary %s: line %d is blank (label ids are line numbers)", path, i+1)
+		}
+		names[i] = strings.TrimSpace(n)
+	}
+	return names, nil
 }
 
 // printMetrics summarises the run's Beam counters and distributions.

@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/groundbeam/groundbeam/internal/testenv"
 	"github.com/groundbeam/groundbeam/model/bundle"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/sampleset"
+	"github.com/groundbeam/groundbeam/schemas"
 )
 
 // brokenTeacher copies a teacher bundle and renames the image input in its
@@ -170,5 +174,85 @@ func TestReportCommands(t *testing.T) {
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Images) != 6 {
 		t.Errorf("instances.json: %d images, %v", len(doc.Images), err)
+	}
+}
+
+// TestVocabularyMode labels with an LVIS-size vocabulary (1,203 names) and
+// with the grounding-dino preset: every box's label id is in range and its
+// phrase is that name.
+func TestVocabularyMode(t *testing.T) {
+	lib := testenv.ORTLib(t)
+	teacher, clip := testenv.Bundles(t, nil)
+	shards := t.TempDir()
+	if _, err := sampleset.WriteShards(shards, &sampleset.Options{Pairs: 4, Shards: 1, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	colours := []string{"red", "green", "blue", "yellow", "orange", "purple", "cyan", "pink", "gray", "white", "black"}
+	things := []string{"square", "circle", "triangle", "stripe", "background", "person", "car", "traffic light", "dog", "cat", "bicycle"}
+	var names []string
+	for i := 0; len(names) < 1203; i++ {
+		n := colours[i%len(colours)] + " " + things[(i/len(colours))%len(things)]
+		if i >= len(colours)*len(things) {
+			n = fmt.Sprintf("%s %d", n, i)
+		}
+		names = append(names, n)
+	}
+	vocab := filepath.Join(t.TempDir(), "lvis.txt")
+	if err := os.WriteFile(vocab, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blank := filepath.Join(t.TempDir(), "blank.txt")
+	os.WriteFile(blank, []byte("cat\n\ndog\n"), 0o644)
+	tests := []struct {
+		name  string
+		extra []string
+		code  int
+		err   string
+	}{
+		// few boxes per image keep the CLIP side of the run short
+		{name: "lvis-size vocabulary", extra: []string{"--vocab", vocab, "--top-k-large-vocab", "12", "--clip-scales", "1"}},
+		{name: "grounding-dino preset", extra: []string{"--vocab", vocab, "--preset", "grounding-dino", "--top-k", "12", "--clip-scales", "1"}},
+		{name: "blank line", extra: []string{"--vocab", blank}, code: 1, err: "line 2 is blank"},
+		{name: "unknown preset", extra: []string{"--preset", "yolo"}, code: 2, err: "--preset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"label", "--input", filepath.Join(shards, "*.tar"), "--output", out,
+				"--teacher", teacher, "--clip", clip, "--ort-lib", lib}, tt.extra...)
+			var stdout, stderr bytes.Buffer
+			code := run(args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr.String())
+			}
+			if tt.code != 0 {
+				if !strings.Contains(stderr.String(), tt.err) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), tt.err)
+				}
+				return
+			}
+			rows, err := parquet.ReadFile[schemas.LabelRow](filepath.Join(out, "labels", "shard-00000.parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			boxes := 0
+			for _, r := range rows {
+				for _, b := range r.Boxes {
+					boxes++
+					if b.LabelID < 0 || int(b.LabelID) >= len(names) {
+						t.Fatalf("%s: label id %d out of range", r.Key, b.LabelID)
+					}
+					if tt.name == "lvis-size vocabulary" && b.Phrase != names[b.LabelID] {
+						t.Errorf("%s: phrase %q for label %d (%q)", r.Key, b.Phrase, b.LabelID, names[b.LabelID])
+					}
+				}
+			}
+			if len(rows) != 4 {
+				t.Errorf("%d rows, want 4", len(rows))
+			}
+			if boxes == 0 {
+				t.Error("no boxes")
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -19,16 +20,23 @@ import (
 
 // Pair is one image-text pair to label.
 type Pair struct {
-	Key     string
-	Source  string
-	Shard   string
-	Image   []byte
+	// Key identifies the pair in its shard.
+	Key string
+	// Source is where the pair was read from.
+	Source string
+	// Shard is the input shard holding it.
+	Shard string
+	// Image is the encoded image (JPEG, PNG, GIF or WebP).
+	Image []byte
+	// Caption is the pair's text.
 	Caption string
 }
 
 // Outcome is a pair's result: exactly one of Row and Err is set.
 type Outcome struct {
+	// Row is the labelled row.
 	Row *schemas.LabelRow
+	// Err says why the pair was rejected.
 	Err *schemas.ErrorRow
 }
 
@@ -39,13 +47,23 @@ type Options struct {
 	MaxPixels int
 	// MaxCaptionRunes rejects longer captions (default 4096).
 	MaxCaptionRunes int
+	// Vocab, when not empty, switches to vocabulary mode: every image is
+	// grounded on these names (in prompts built by the teacher; see
+	// teacher.Teacher.EncodeNames), each box's LabelID is its name's index
+	// (the line number of a vocabulary file), its Phrase the name, and
+	// CharStart and CharEnd are -1. Captions are then only checked to be
+	// valid UTF-8. When the teacher was opened with the same names their
+	// prompts are reused.
+	Vocab []string
 }
 
 // Labeler labels batches of pairs with a teacher and a CLIP encoder.
 type Labeler struct {
-	t    *teacher.Teacher
-	c    *clip.Encoder
-	opts Options
+	t       *teacher.Teacher
+	c       *clip.Encoder
+	opts    Options
+	prompts []teacher.Encoded // vocabulary mode
+	err     error             // why the vocabulary cannot be used
 }
 
 // New returns a Labeler; it does not own t and c.
@@ -57,22 +75,38 @@ func New(t *teacher.Teacher, c *clip.Encoder, opts *Options) *Labeler {
 	if o.MaxCaptionRunes <= 0 {
 		o.MaxCaptionRunes = 4096
 	}
-	return &Labeler{t: t, c: c, opts: o}
+	l := &Labeler{t: t, c: c, opts: o}
+	if len(o.Vocab) > 0 {
+		if slices.Equal(o.Vocab, t.Vocab()) {
+			l.prompts = t.EncodeVocab()
+		} else if l.prompts, l.err = t.EncodeNames(o.Vocab); l.err != nil {
+			l.err = fmt.Errorf("label: vocabulary: %w", l.err)
+		}
+	}
+	return l
 }
 
 // Stats count what happened to a batch beyond its outcomes.
 type Stats struct {
 	// Boxes is the number of boxes written.
 	Boxes int
-	// SkippedPhrases counts phrases that mapped to no token.
+	// SkippedPhrases counts phrases whose span mapped to no token (in
+	// vocabulary mode, names, once per image).
 	SkippedPhrases int
-	// Truncated counts prompts cut at the token limit.
+	// Truncated counts captions over the token limit.
 	Truncated int
+	// DroppedPhrases counts the phrases cut off with them.
+	DroppedPhrases int
 }
 
 // Label labels pairs. Every pair gets an Outcome, in order; a bad pair is
 // an Outcome with Err and never an error. The error is for the batch as a
-// whole (the context was cancelled), in which case no outcome is final.
+// whole (the context was cancelled, or the vocabulary given to New cannot
+// be used), in which case no outcome is final.
+//
+// In caption mode a pair whose caption has no noun phrase, or none that
+// maps to tokens or fits the token limit, is rejected at the tokenize
+// stage (with the glip.ScoreTokens scoring, captions need no phrase).
 func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, error) {
 	var st Stats
 	out := make([]Outcome, len(pairs))
@@ -82,8 +116,12 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 		enc teacher.Encoded
 	}
 	var todo []ready
+	if l.err != nil {
+		return nil, st, l.err
+	}
+	vocab := len(l.opts.Vocab) > 0
 	for i, p := range pairs {
-		if reason := checkCaption(p.Caption, l.opts.MaxCaptionRunes); reason != "" {
+		if reason := checkCaption(p.Caption, l.opts.MaxCaptionRunes, vocab); reason != "" {
 			out[i].Err = reject(p, schemas.StageTokenize, reason)
 			continue
 		}
@@ -92,20 +130,36 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			out[i].Err = reject(p, schemas.StageDecode, err.Error())
 			continue
 		}
-		enc := l.t.Encode(glip.CaptionPrompt(p.Caption))
-		if len(enc.Prompt.Phrases) == enc.Skipped {
-			out[i].Err = reject(p, schemas.StageTokenize, "no phrase of the caption maps to tokens")
+		if vocab {
+			for _, e := range l.prompts {
+				st.SkippedPhrases += e.Skipped
+			}
+			todo = append(todo, ready{i: i, img: img})
+			continue
+		}
+		enc := l.t.EncodeCaption(p.Caption)
+		if enc.Truncated {
+			st.Truncated++
+			st.DroppedPhrases += enc.Dropped
+		}
+		tokenMode := l.t.Params().Scoring == glip.ScoreTokens
+		if !tokenMode && len(enc.Prompt.Phrases) == enc.Skipped {
+			reason := "no phrase of the caption maps to tokens"
+			switch {
+			case enc.Dropped > 0 && len(enc.Prompt.Phrases) == 0:
+				reason = "no noun phrase of the caption fits the token limit"
+			case len(enc.Prompt.Phrases) == 0:
+				reason = "the caption has no noun phrase"
+			}
+			out[i].Err = reject(p, schemas.StageTokenize, reason)
 			continue
 		}
 		st.SkippedPhrases += enc.Skipped
-		if enc.Truncated {
-			st.Truncated++
-		}
 		todo = append(todo, ready{i, img, enc})
 	}
 	items := make([]teacher.Item, len(todo))
 	for k, r := range todo {
-		items[k] = teacher.Item{Image: r.img, Prompt: r.enc}
+		items[k] = teacher.Item{Image: r.img, Prompt: r.enc, Prompts: l.prompts}
 	}
 	dets, err := l.t.Detect(ctx, items)
 	if err != nil {
@@ -154,11 +208,12 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			Boxes: make([]schemas.Box, 0, len(dets[k])),
 		}
 		for _, d := range dets[k] {
-			ph := r.enc.Prompt.Phrases[d.Phrase]
-			row.Boxes = append(row.Boxes, schemas.Box{
-				XYXY: d.Box[:], Score: d.Score, Phrase: ph.Text, LabelID: ph.LabelID,
-				CharStart: int32(ph.Start), CharEnd: int32(ph.End), Embedding: embs[n],
-			})
+			b := schemas.Box{XYXY: d.Box[:], Score: d.Score, Phrase: d.Text, LabelID: -1,
+				CharStart: int32(d.Start), CharEnd: int32(d.End), Embedding: embs[n]}
+			if vocab {
+				b.Phrase, b.LabelID, b.CharStart, b.CharEnd = l.opts.Vocab[d.LabelID], d.LabelID, -1, -1
+			}
+			row.Boxes = append(row.Boxes, b)
 			n++
 		}
 		st.Boxes += len(row.Boxes)
@@ -167,11 +222,14 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 	return out, st, nil
 }
 
-// checkCaption returns why a caption cannot be used, or "".
-func checkCaption(c string, maxRunes int) string {
+// checkCaption returns why a caption cannot be used, or "". In
+// vocabulary mode only its encoding matters.
+func checkCaption(c string, maxRunes int, vocab bool) string {
 	switch {
 	case !utf8.ValidString(c):
 		return "caption is not valid UTF-8"
+	case vocab:
+		return ""
 	case strings.TrimSpace(c) == "":
 		return "empty caption"
 	case utf8.RuneCountInString(c) > maxRunes:

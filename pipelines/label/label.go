@@ -47,6 +47,13 @@ type Config struct {
 	MaxPixels int
 	// Resume skips input shards a previous run into Output committed.
 	Resume bool
+	// Vocab switches from caption phrases to a class vocabulary (label id
+	// = index).
+	Vocab []string
+	// CLIPScales are the crop enlargements embedded per box (default 1.0
+	// and 1.5); CPUCrops forces CPU crops over the bundle's region graph.
+	CLIPScales []float64
+	CPUCrops   bool
 }
 
 // Plan is what Build found: the shards and the models' identities.
@@ -83,6 +90,14 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	if cfg.Params != nil {
 		params = *cfg.Params
 	}
+	if err := params.Validate(); err != nil {
+		return nil, plan, err
+	}
+	for i, n := range cfg.Vocab {
+		if strings.TrimSpace(n) == "" {
+			return nil, plan, fmt.Errorf("vocabulary name %d is empty", i)
+		}
+	}
 	out := strings.TrimRight(cfg.Output, "/")
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
@@ -98,6 +113,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
 		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
+		Vocab: cfg.Vocab, CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops,
 	}, beam.Reshuffle(s, beam.CreateList(s, shards)))
 	sink.WriteManifest(s, sinkCfg, shards, results)
 	return p, plan, nil

@@ -48,6 +48,11 @@ type Config struct {
 	Params glip.Params
 	// MaxPixels refuses larger images before decoding.
 	MaxPixels int
+	// Vocab switches to vocabulary mode: class names, label id = index.
+	Vocab []string
+	// CLIP are the region encoder's settings (scales, CPU crops).
+	CLIPScales []float64
+	CPUCrops   bool
 	// Sink says where the shard's tables go.
 	Sink sink.Config
 	// Resume skips shards a previous run committed.
@@ -79,6 +84,7 @@ var (
 	boxes     = beam.NewCounter("groundbeam", "boxes")
 	skipped   = beam.NewCounter("groundbeam", "phrases_skipped")
 	truncated = beam.NewCounter("groundbeam", "prompts_truncated")
+	dropped   = beam.NewCounter("groundbeam", "phrases_dropped")
 	shardsOK  = beam.NewCounter("groundbeam", "shards_committed")
 	resumed   = beam.NewCounter("groundbeam", "shards_resumed")
 	perImage  = beam.NewDistribution("groundbeam", "boxes_per_image")
@@ -103,14 +109,14 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 		return err
 	}
 	params := f.Cfg.Params
-	if f.teacher, err = teacher.Open(tb, &teacher.Options{Params: &params, Session: f.Cfg.Session}); err != nil {
+	if f.teacher, err = teacher.Open(tb, &teacher.Options{Params: &params, Session: f.Cfg.Session, Vocab: f.Cfg.Vocab}); err != nil {
 		return err
 	}
-	if f.clip, err = clip.Open(cb, &clip.Options{Session: f.Cfg.Session}); err != nil {
+	if f.clip, err = clip.Open(cb, &clip.Options{Session: f.Cfg.Session, Scales: f.Cfg.CLIPScales, CPUCrops: f.Cfg.CPUCrops}); err != nil {
 		f.teacher.Close()
 		return err
 	}
-	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels})
+	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels, Vocab: f.Cfg.Vocab})
 	setups.Inc(ctx, 1)
 	slog.Debug("labeller ready", "teacher", tb.Identity, "clip", cb.Identity)
 	return nil
@@ -170,6 +176,7 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 		boxes.Inc(ctx, int64(st.Boxes))
 		skipped.Inc(ctx, int64(st.SkippedPhrases))
 		truncated.Inc(ctx, int64(st.Truncated))
+		dropped.Inc(ctx, int64(st.DroppedPhrases))
 		batch = batch[:0]
 		return nil
 	}
