@@ -11,12 +11,13 @@ DEMO := demo-out
 .PHONY: deps build demo test bench fuzz fmt vet clean
 
 deps: $(ORT_LIB)
+	scripts/apt-deps.sh
 	$(GO) mod download
 
 $(ORT_LIB): scripts/fetch-ort.sh
 	scripts/fetch-ort.sh $(ORT_LIB)
 
-build: $(ORT_LIB)
+build: deps
 	$(GO) build -o $(BIN) ./cmd/groundbeam
 
 # The main job end to end on embedded defaults: tiny bundles, a generated
@@ -31,13 +32,13 @@ demo: build
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed: $$out"; exit 1; fi
 
-vet:
+vet: deps
 	$(GO) vet ./...
 
-test: $(ORT_LIB) fmt vet
+test: deps fmt vet
 	$(GOTEST) ./...
 
-bench: $(ORT_LIB)
+bench: deps
 	$(GOTEST) -run '^$$' -bench . -benchmem ./...
 
 fuzz:

@@ -5,6 +5,7 @@ package label
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/imageproc"
+	"github.com/groundbeam/groundbeam/model/imageproc/turbo"
 	"github.com/groundbeam/groundbeam/model/teacher"
 	"github.com/groundbeam/groundbeam/schemas"
 )
@@ -59,11 +61,12 @@ type Options struct {
 
 // Labeler labels batches of pairs with a teacher and a CLIP encoder.
 type Labeler struct {
-	t       *teacher.Teacher
-	c       *clip.Encoder
-	opts    Options
-	prompts []teacher.Encoded // vocabulary mode
-	err     error             // why the vocabulary cannot be used
+	t        *teacher.Teacher
+	c        *clip.Encoder
+	opts     Options
+	prompts  []teacher.Encoded // vocabulary mode
+	err      error             // why the vocabulary cannot be used
+	minShort int               // decode no smaller than the teacher's input
 }
 
 // New returns a Labeler; it does not own t and c.
@@ -75,7 +78,7 @@ func New(t *teacher.Teacher, c *clip.Encoder, opts *Options) *Labeler {
 	if o.MaxCaptionRunes <= 0 {
 		o.MaxCaptionRunes = 4096
 	}
-	l := &Labeler{t: t, c: c, opts: o}
+	l := &Labeler{t: t, c: c, opts: o, minShort: t.InputShortEdge()}
 	if len(o.Vocab) > 0 {
 		if slices.Equal(o.Vocab, t.Vocab()) {
 			l.prompts = t.EncodeVocab()
@@ -111,9 +114,10 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 	var st Stats
 	out := make([]Outcome, len(pairs))
 	type ready struct {
-		i   int
-		img *image.RGBA
-		enc teacher.Encoded
+		i      int
+		img    *image.RGBA
+		enc    teacher.Encoded
+		fw, fh int // full size; img may be decoded smaller
 	}
 	var todo []ready
 	if l.err != nil {
@@ -125,7 +129,7 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			out[i].Err = reject(p, schemas.StageTokenize, reason)
 			continue
 		}
-		img, err := imageproc.Decode(p.Image, l.opts.MaxPixels)
+		img, fw, fh, err := l.decode(p.Image)
 		if err != nil {
 			out[i].Err = reject(p, schemas.StageDecode, err.Error())
 			continue
@@ -134,7 +138,7 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			for _, e := range l.prompts {
 				st.SkippedPhrases += e.Skipped
 			}
-			todo = append(todo, ready{i: i, img: img})
+			todo = append(todo, ready{i: i, img: img, fw: fw, fh: fh})
 			continue
 		}
 		enc := l.t.EncodeCaption(p.Caption)
@@ -155,11 +159,11 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			continue
 		}
 		st.SkippedPhrases += enc.Skipped
-		todo = append(todo, ready{i, img, enc})
+		todo = append(todo, ready{i, img, enc, fw, fh})
 	}
 	items := make([]teacher.Item, len(todo))
 	for k, r := range todo {
-		items[k] = teacher.Item{Image: r.img, Prompt: r.enc, Prompts: l.prompts}
+		items[k] = teacher.Item{Image: r.img, FullW: r.fw, FullH: r.fh, Prompt: r.enc, Prompts: l.prompts}
 	}
 	dets, err := l.t.Detect(ctx, items)
 	if err != nil {
@@ -182,8 +186,12 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 	}
 	var regions []clip.Region
 	for k, r := range todo {
+		// boxes are in full-size pixels; crops come from the decoded image
+		sx := float32(r.img.Rect.Dx()) / float32(r.fw)
+		sy := float32(r.img.Rect.Dy()) / float32(r.fh)
 		for _, d := range dets[k] {
-			regions = append(regions, clip.Region{Image: r.img, Box: d.Box})
+			b := d.Box
+			regions = append(regions, clip.Region{Image: r.img, Box: [4]float32{b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy}})
 		}
 	}
 	embs, err := l.c.Embed(ctx, regions)
@@ -202,7 +210,7 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 		p := pairs[r.i]
 		row := &schemas.LabelRow{
 			Key: p.Key, Source: p.Source, Shard: p.Shard,
-			Width: int32(r.img.Rect.Dx()), Height: int32(r.img.Rect.Dy()),
+			Width: int32(r.fw), Height: int32(r.fh),
 			Caption: p.Caption, Teacher: l.t.Identity(), CLIP: l.c.Identity(),
 			ParamsHash: hash, SchemaVersion: schemas.Version,
 			Boxes: make([]schemas.Box, 0, len(dets[k])),
@@ -240,4 +248,24 @@ func checkCaption(c string, maxRunes int, vocab bool) string {
 
 func reject(p Pair, stage, reason string) *schemas.ErrorRow {
 	return &schemas.ErrorRow{Key: p.Key, Source: p.Source, Shard: p.Shard, Stage: stage, Reason: reason, SchemaVersion: schemas.Version}
+}
+
+// decode decodes an image for the teacher: JPEGs through libjpeg-turbo,
+// downscaled in the DCT domain while the shorter side stays at least the
+// teacher's input size; everything else (and JPEGs libjpeg-turbo refuses
+// but image/jpeg reads) through image.Decode. It returns the full size
+// alongside, since boxes are reported in full-size pixels.
+func (l *Labeler) decode(data []byte) (img *image.RGBA, fw, fh int, err error) {
+	img, fw, fh, err = turbo.DecodeScaled(data, l.minShort, l.opts.MaxPixels)
+	if err == nil {
+		return img, fw, fh, nil
+	}
+	if errors.Is(err, imageproc.ErrTooLarge) {
+		return nil, 0, 0, err
+	}
+	img, err = imageproc.Decode(data, l.opts.MaxPixels)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return img, img.Rect.Dx(), img.Rect.Dy(), nil
 }

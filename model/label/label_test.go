@@ -177,3 +177,41 @@ func TestCheckCaption(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeJPEG checks a JPEG decoded smaller in the DCT domain still gives
+// its full size and boxes in full-size pixels, close to a full decode's.
+func TestLargeJPEG(t *testing.T) {
+	tt, c := models(t, &teacher.Options{Params: lowParams()})
+	pairs, err := sampleset.Pairs(&sampleset.Options{Pairs: 1, Width: 2400, Height: 1800, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Pair{Key: "big", Image: pairs[0].Image, Caption: pairs[0].Caption}
+	if pairs[0].Ext != "jpg" {
+		t.Fatalf("sample is %s, want a JPEG", pairs[0].Ext)
+	}
+	outs, _, err := New(tt, c, nil).Label(context.Background(), []Pair{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := outs[0].Row
+	if row == nil {
+		t.Fatalf("rejected: %+v", outs[0].Err)
+	}
+	if row.Width != 2400 || row.Height != 1800 {
+		t.Errorf("size %dx%d, want the full 2400x1800", row.Width, row.Height)
+	}
+	if len(row.Boxes) == 0 {
+		t.Fatal("no boxes")
+	}
+	var maxX float32
+	for _, b := range row.Boxes {
+		maxX = max(maxX, b.XYXY[2])
+		if b.XYXY[2] > 2400 || b.XYXY[3] > 1800 {
+			t.Errorf("box %v outside the full image", b.XYXY)
+		}
+	}
+	if maxX < 600 {
+		t.Errorf("boxes reach only x=%g: still in decoded-image pixels?", maxX)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/groundbeam/groundbeam/model/bundle"
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/imageproc"
+	"github.com/groundbeam/groundbeam/model/imageproc/turbo"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/model/wordpiece"
 )
@@ -119,6 +120,10 @@ func Open(b *bundle.Bundle, opts *Options) (*Teacher, error) {
 	t.s = s
 	return t, nil
 }
+
+// InputShortEdge is the shorter side the bundle resizes images to; a
+// decoder may shrink an image as long as it stays at least this large.
+func (t *Teacher) InputShortEdge() int { return t.b.Manifest.Image.ShortestEdge }
 
 // Close releases the teacher's session.
 func (t *Teacher) Close() { t.s.Release() }
@@ -249,6 +254,10 @@ func (t *Teacher) EncodeVocab() []Encoded { return t.prompts }
 type Item struct {
 	// Image is the decoded image.
 	Image *image.RGBA
+	// FullW and FullH are the image's full size when Image was decoded
+	// smaller (JPEG DCT scaling); zero means Image is full size. The input
+	// size and the boxes follow the full size.
+	FullW, FullH int
 	// Prompt is its prompt (caption mode).
 	Prompt Encoded
 	// Prompts, when not empty, replace Prompt: the image runs against
@@ -322,11 +331,14 @@ func (t *Teacher) prepare(items []Item) prepared {
 	maxW, maxH := 0, 0
 	for i, it := range items {
 		w, h := it.Image.Rect.Dx(), it.Image.Rect.Dy()
+		if it.FullW > 0 && it.FullH > 0 {
+			w, h = it.FullW, it.FullH
+		}
 		nw, nh := glip.InputSize(w, h, spec.ShortestEdge, spec.MaxSize)
-		if nw == w && nh == h {
+		if nw == it.Image.Rect.Dx() && nh == it.Image.Rect.Dy() {
 			resized[i] = imageproc.ToRGBA(it.Image)
 		} else {
-			resized[i] = imageproc.Resize(it.Image, nw, nh, false)
+			resized[i] = turbo.Resize(imageproc.ToRGBA(it.Image), nw, nh)
 		}
 		p.geo[i] = glip.Geometry{OrigW: w, OrigH: h, ResizedW: nw, ResizedH: nh}
 		maxW, maxH = max(maxW, nw), max(maxH, nh)
