@@ -20,6 +20,7 @@ func TestREADMESchema(t *testing.T) {
 	}{
 		{"labels", LabelRow{}},
 		{"errors", ErrorRow{}},
+		{"vocab", VocabRow{}},
 	} {
 		t.Run(tt.table, func(t *testing.T) {
 			got := readmeColumns(t, readme, tt.table)

@@ -62,6 +62,22 @@ func TestSchemas(t *testing.T) {
 	required int32 schema_version (INT(32,true));
 }`,
 		},
+		{
+			name:  "vocab",
+			model: VocabRow{},
+			want: `message VocabRow {
+	required int32 label_id (INT(32,true));
+	required binary name (STRING);
+	required group embedding (LIST) {
+		repeated group list {
+			required float element;
+		}
+	}
+	required binary clip (STRING);
+	required int32 templates (INT(32,true));
+	required int32 schema_version (INT(32,true));
+}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

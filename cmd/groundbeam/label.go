@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/label"
+	"github.com/groundbeam/groundbeam/pipelines/vocab"
 )
 
 // beamFlags are Beam's own pipeline flags that `label` passes through.
@@ -45,7 +45,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://)")
 	fs.StringVar(&cfg.Teacher, "teacher", "", "grounding model bundle folder")
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
-	fs.StringVar(&cfg.OrtLib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache `make deps` fills)")
+	fs.StringVar(&cfg.OrtLib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache make deps fills)")
 	fs.StringVar(&cfg.Session.Provider, "provider", "cpu", "ONNX Runtime execution provider: cpu or cuda")
 	fs.IntVar(&cfg.Session.DeviceID, "device-id", 0, "GPU to use with --provider=cuda")
 	fs.IntVar(&cfg.Session.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
@@ -126,7 +126,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --clip-scales: %v", errUsage, err)
 	}
 	if *vocabFile != "" {
-		if cfg.Vocab, err = readVocab(*vocabFile); err != nil {
+		if cfg.Vocab, err = vocab.ReadNames(ctx, *vocabFile); err != nil {
 			return err
 		}
 	}
@@ -190,24 +190,6 @@ func parseScales(s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// readVocab reads a class vocabulary: one name per line, label id = line
-// index; a blank line is an error naming it, since it would shift ids.
-func readVocab(path string) ([]string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("vocabulary: %w", err)
-	}
-	text := strings.TrimRight(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
-	names := strings.Split(text, "\n")
-	for i, n := range names {
-		if strings.TrimSpace(n) == "" {
-			return nil, fmt.Errorf("vocabulary %s: line %d is blank (label ids are line numbers)", path, i+1)
-		}
-		names[i] = strings.TrimSpace(n)
-	}
-	return names, nil
 }
 
 // printMetrics summarises the run's Beam counters and distributions.

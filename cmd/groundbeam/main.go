@@ -2,6 +2,8 @@
 // pseudo-labelled open-vocabulary detection corpus.
 //
 //	groundbeam label  --input 'gs://bucket/shards/*.tar' --output OUT --teacher BUNDLE --clip BUNDLE
+//	groundbeam vocab  --names FILE --clip BUNDLE --output OUT
+//	groundbeam embed  --input PREVIOUS_OUT --clip BUNDLE --output OUT
 //	groundbeam models tiny DIR
 //	groundbeam samples DIR
 //	groundbeam inspect OUT --n 16 --out sheet.png
@@ -38,6 +40,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"label", "label image-text shards with the teacher and CLIP into Parquet", runLabel},
+		{"embed", "recompute CLIP region embeddings of a previous run or a COCO/LVIS file (no teacher)", runEmbed},
+		{"vocab", "CLIP text embeddings of class names (prompt ensemble) into OUT/vocab", runVocab},
 		{"models", "make model bundles (`models tiny DIR`)", runModels},
 		{"samples", "write a small generated corpus of image-text tar shards", runSamples},
 		{"inspect", "draw boxes and phrases on sample images: a contact-sheet PNG and an HTML page", runInspect},
