@@ -167,6 +167,9 @@ func (s *Session) Run(ctx context.Context, inputs []Tensor) (outs []Tensor, err 
 	if len(inputs) != len(s.inputs) {
 		return nil, fmt.Errorf("run %s: %d inputs, graph takes %d", s.key.Identity, len(inputs), len(s.inputs))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.key.Identity, err)
+	}
 	values := make([]onnx.Value, 0, len(inputs))
 	defer func() {
 		for _, v := range values {
