@@ -26,7 +26,12 @@ var ErrFormat = errors.New("not a decodable image")
 var ErrTooLarge = errors.New("image too large")
 
 // Decode decodes an image, refusing from its header alone one over
-// maxPixels (0 means DefaultMaxPixels), and returns it as RGBA.
+// maxPixels (0 means DefaultMaxPixels), and returns it as RGBA, upright:
+// a JPEG's EXIF orientation is applied (see JPEGOrientation). Of an
+// animated GIF or WebP it returns the first frame. CMYK, YCCK, grayscale
+// and 16-bit images are converted; what the decoders do not support
+// (12-bit or arithmetic-coded JPEGs, 4-component JPEGs without an Adobe
+// marker) is refused with an error wrapping ErrFormat that says why.
 func Decode(data []byte, maxPixels int) (*image.RGBA, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
@@ -41,11 +46,28 @@ func Decode(data []byte, maxPixels int) (*image.RGBA, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, fmt.Errorf("%w: %s of %dx%d is over the %d-pixel limit", ErrTooLarge, format, cfg.Width, cfg.Height, maxPixels)
 	}
+	if format == "webp" {
+		f, err := animatedWebP(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		if f != nil {
+			img, err := f.decode()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+			}
+			return img, nil
+		}
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, format, err)
 	}
-	return ToRGBA(img), nil
+	rgba := ToRGBA(img)
+	if format == "jpeg" {
+		rgba = Orient(rgba, JPEGOrientation(data))
+	}
+	return rgba, nil
 }
 
 // ToRGBA returns img as an *image.RGBA with its origin at (0, 0).
