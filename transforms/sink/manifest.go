@@ -109,7 +109,7 @@ func removeTemps(ctx context.Context, out string) error {
 		if err == nil {
 			if rm, ok := fs.(filesystem.Remover); ok {
 				for _, n := range names {
-					if err := rm.Remove(ctx, n); err != nil {
+					if err := removeRetry(ctx, rm, n); err != nil {
 						fs.Close()
 						return fmt.Errorf("remove %s: %w", n, err)
 					}

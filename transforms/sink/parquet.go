@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -51,21 +52,36 @@ type Meta struct {
 	Params  string
 }
 
-// tableWriter streams rows of one table into a temporary object.
+// tableWriter streams rows of one table into a temporary object. On an
+// object store the file is spooled to a local temporary file first and
+// uploaded when complete, so that an upload that fails on a transient
+// fault can be tried again (a stream handed to an object store's writer
+// cannot be replayed).
 type tableWriter[T any] struct {
 	fs    filesystem.Interface
 	tmp   string
 	final string
 	w     io.WriteCloser
+	spool *os.File // on object stores: the file being written
 	ch    *countingHash
 	pw    *parquet.GenericWriter[T]
 	rows  int64
 }
 
 func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, tmp string, rowGroup int64, meta Meta) (*tableWriter[T], error) {
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", tmp, err)
+	var w io.WriteCloser
+	var spool *os.File
+	if isLocal(tmp) {
+		var err error
+		if w, err = fs.OpenWrite(ctx, tmp); err != nil {
+			return nil, fmt.Errorf("write %s: %w", tmp, err)
+		}
+	} else {
+		var err error
+		if spool, err = os.CreateTemp("", "groundbeam-spool-*.parquet"); err != nil {
+			return nil, fmt.Errorf("write %s: spool: %w", tmp, err)
+		}
+		w = spool
 	}
 	ch := &countingHash{w: w, h: sha256.New()}
 	opts := []parquet.WriterOption{
@@ -78,7 +94,7 @@ func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, 
 	if rowGroup > 0 {
 		opts = append(opts, parquet.MaxRowsPerRowGroup(rowGroup))
 	}
-	return &tableWriter[T]{fs: fs, tmp: tmp, final: final, w: w, ch: ch, pw: parquet.NewGenericWriter[T](ch, opts...)}, nil
+	return &tableWriter[T]{fs: fs, tmp: tmp, final: final, w: w, spool: spool, ch: ch, pw: parquet.NewGenericWriter[T](ch, opts...)}, nil
 }
 
 func (t *tableWriter[T]) write(row T) error {
@@ -90,26 +106,48 @@ func (t *tableWriter[T]) write(row T) error {
 }
 
 // commit writes the footer, closes the object (GCS and S3 create it only
-// then) and renames it to its final name.
+// then; a spooled file is uploaded now) and renames it to its final name.
+// Object-store calls are retried on transient faults.
 func (t *tableWriter[T]) commit(ctx context.Context) (FileInfo, error) {
 	if err := t.pw.Close(); err != nil {
 		t.w.Close()
 		return FileInfo{}, fmt.Errorf("write %s: %w", t.tmp, err)
 	}
-	if err := t.w.Close(); err != nil {
+	if t.spool != nil {
+		if err := upload(ctx, t.fs, t.tmp, func() (io.Reader, error) {
+			_, err := t.spool.Seek(0, io.SeekStart)
+			return t.spool, err
+		}); err != nil {
+			return FileInfo{}, err
+		}
+		t.dropSpool()
+	} else if err := t.w.Close(); err != nil {
 		return FileInfo{}, fmt.Errorf("commit %s: %w", t.tmp, err)
 	}
-	if err := rename(ctx, t.fs, t.tmp, t.final); err != nil {
+	if err := renameRetry(ctx, t.fs, t.tmp, t.final, t.ch.n); err != nil {
 		return FileInfo{}, err
 	}
 	return FileInfo{Rows: t.rows, Bytes: t.ch.n, SHA256: hex.EncodeToString(t.ch.h.Sum(nil))}, nil
 }
 
-// abort drops the temporary object.
+// dropSpool closes and removes the local spool file, if any.
+func (t *tableWriter[T]) dropSpool() {
+	if t.spool != nil {
+		t.spool.Close()
+		os.Remove(t.spool.Name())
+		t.spool = nil
+	}
+}
+
+// abort drops the temporary object (or spool file).
 func (t *tableWriter[T]) abort(ctx context.Context) {
-	t.w.Close()
+	if t.spool != nil {
+		t.dropSpool()
+	} else {
+		t.w.Close()
+	}
 	if rm, ok := t.fs.(filesystem.Remover); ok {
-		rm.Remove(ctx, t.tmp)
+		removeRetry(ctx, rm, t.tmp)
 	}
 }
 

@@ -61,7 +61,7 @@ func ClearMarkers(ctx context.Context, out string) error {
 		return nil
 	}
 	for _, n := range names {
-		if err := rm.Remove(ctx, n); err != nil {
+		if err := removeRetry(ctx, rm, n); err != nil {
 			return fmt.Errorf("remove old marker %s: %w", n, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -195,24 +196,18 @@ func Committed(ctx context.Context, cfg Config, shard string) (ShardResult, bool
 	return res, true, nil
 }
 
+// writeAtomic writes data under a temporary name and renames it to final,
+// retrying object-store calls on transient faults.
 func writeAtomic(ctx context.Context, fs filesystem.Interface, final string, data []byte) error {
 	i := len(final) - 1
 	for i >= 0 && final[i] != '/' {
 		i--
 	}
 	tmp := final[:i+1] + TempPrefix + final[i+1:]
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
+	if err := upload(ctx, fs, tmp, func() (io.Reader, error) { return bytes.NewReader(data), nil }); err != nil {
+		return err
 	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("commit %s: %w", tmp, err)
-	}
-	return rename(ctx, fs, tmp, final)
+	return renameRetry(ctx, fs, tmp, final, int64(len(data)))
 }
 
 // CheckWritable fails fast when the output folder cannot be written: it
@@ -228,7 +223,7 @@ func CheckWritable(ctx context.Context, out string) error {
 		return fmt.Errorf("output %s is not writable: %w", out, err)
 	}
 	if rm, ok := fs.(filesystem.Remover); ok {
-		if err := rm.Remove(ctx, probe); err != nil {
+		if err := removeRetry(ctx, rm, probe); err != nil {
 			return fmt.Errorf("output %s: remove probe: %w", out, err)
 		}
 	}

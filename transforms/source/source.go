@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"sort"
@@ -17,6 +18,7 @@ import (
 
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	"google.golang.org/api/googleapi"
 
 	"github.com/groundbeam/groundbeam/model/label"
 	"github.com/groundbeam/groundbeam/schemas"
@@ -193,8 +195,26 @@ func readTar(ctx context.Context, shard string, rc io.Reader, o Options, fn func
 }
 
 // Permanent reports whether a storage error will not go away on retry:
-// the object is missing or access is denied.
+// the object is missing or access is denied (os.ErrNotExist,
+// os.ErrPermission, the GCS client's sentinels, or an HTTP 401, 403, 404
+// or 410 answer from GCS or S3).
 func Permanent(err error) bool {
-	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) ||
-		errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) ||
+		errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist) {
+		return true
+	}
+	code := 0
+	var gerr *googleapi.Error
+	var herr interface{ HTTPStatusCode() int } // the AWS SDK's response errors
+	switch {
+	case errors.As(err, &gerr):
+		code = gerr.Code
+	case errors.As(err, &herr):
+		code = herr.HTTPStatusCode()
+	}
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -182,7 +183,7 @@ func (c *columnReader) next() (parquet.Value, error) {
 // ErrCorrupt, one without the needed columns an error wrapping ErrSchema;
 // records before damage have been passed to fn. An error returned by fn
 // stops the read and is returned as is.
-func ReadParquet(r io.ReaderAt, size int64, base string, opts *Options, fn func(Record) error) error {
+func ReadParquet(r io.ReaderAt, size int64, base string, opts *Options, fn func(Record) error) (err error) {
 	lim, err := opts.limits()
 	if err != nil {
 		return err
@@ -191,6 +192,27 @@ func ReadParquet(r io.ReaderAt, size int64, base string, opts *Options, fn func(
 		return errors.New("manifest: nil reader or callback")
 	}
 	src := &errReaderAt{r: r, size: size}
+	if err := checkFooter(src, size); err != nil {
+		return src.wrap(err)
+	}
+	// parquet-go panics on some malformed files (a LIST type on a leaf,
+	// inconsistent levels): such a file is corrupt, not a reason to crash
+	// the worker. Panics of fn are not ours to hide.
+	inFn := false
+	defer func() {
+		if p := recover(); p != nil {
+			if inFn {
+				panic(p)
+			}
+			err = src.wrap(fmt.Errorf("parquet reader panicked: %v", p))
+		}
+	}()
+	call := func(rec Record) error {
+		inFn = true
+		err := fn(rec)
+		inFn = false
+		return err
+	}
 	f, err := parquet.OpenFile(src, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
 	if err != nil {
 		return src.wrap(fmt.Errorf("open parquet: %w", err))
@@ -201,7 +223,7 @@ func ReadParquet(r io.ReaderAt, size int64, base string, opts *Options, fn func(
 	}
 	row := int64(0)
 	for g, rg := range f.RowGroups() {
-		n, err := readRowGroup(rg, cols, row, base, lim, fn)
+		n, err := readRowGroup(rg, cols, row, base, lim, call)
 		row += n
 		if err != nil {
 			if errors.Is(err, errColumn) {
@@ -209,6 +231,26 @@ func ReadParquet(r io.ReaderAt, size int64, base string, opts *Options, fn func(
 			}
 			return err
 		}
+	}
+	return nil
+}
+
+// checkFooter reads a Parquet file's last 8 bytes (footer length, magic)
+// and refuses a footer longer than the file before parquet-go allocates a
+// buffer of the size it claims (up to 4 GiB).
+func checkFooter(r io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%d bytes: too short for parquet", size)
+	}
+	var tail [8]byte
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return fmt.Errorf("read parquet footer: %w", err)
+	}
+	if m := string(tail[4:]); m != "PAR1" && m != "PARE" {
+		return fmt.Errorf("invalid magic footer of parquet file: %q", m)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("parquet footer of %d bytes in a file of %d", n, size)
 	}
 	return nil
 }
