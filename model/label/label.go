@@ -258,7 +258,13 @@ func reject(p Pair, stage, reason string) *schemas.ErrorRow {
 func (l *Labeler) decode(data []byte) (img *image.RGBA, fw, fh int, err error) {
 	img, fw, fh, err = turbo.DecodeScaled(data, l.minShort, l.opts.MaxPixels)
 	if err == nil {
-		return img, fw, fh, nil
+		// libjpeg-turbo leaves EXIF orientation to us (image.Decode's
+		// fallback path applies it in imageproc.Decode).
+		o := imageproc.JPEGOrientation(data)
+		if o >= 5 && o <= 8 {
+			fw, fh = fh, fw
+		}
+		return imageproc.Orient(img, o), fw, fh, nil
 	}
 	if errors.Is(err, imageproc.ErrTooLarge) {
 		return nil, 0, 0, err

@@ -215,3 +215,41 @@ func TestLargeJPEG(t *testing.T) {
 		t.Errorf("boxes reach only x=%g: still in decoded-image pixels?", maxX)
 	}
 }
+
+// TestEXIFRotatedJPEG checks a JPEG decoded by libjpeg-turbo is turned as
+// its EXIF orientation says: orientation 6 (rotate 90°) swaps its size.
+func TestEXIFRotatedJPEG(t *testing.T) {
+	tt, c := models(t, &teacher.Options{Params: lowParams()})
+	pairs, err := sampleset.Pairs(&sampleset.Options{Pairs: 1, Width: 320, Height: 200, Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jpg := pairs[0].Image
+	// APP1 "Exif" with a little-endian TIFF IFD0 holding Orientation = 6.
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00")
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := append([]byte{0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
+	rotated := append(append(append([]byte{}, jpg[:2]...), app1...), jpg[2:]...)
+	tests := []struct {
+		name string
+		data []byte
+		w, h int32
+	}{
+		{"upright", jpg, 320, 200},
+		{"orientation 6", rotated, 200, 320},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			outs, _, err := New(tt, c, nil).Label(context.Background(), []Pair{{Key: "k", Image: tc.data, Caption: pairs[0].Caption}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if outs[0].Row == nil {
+				t.Fatalf("rejected: %+v", outs[0].Err)
+			}
+			if r := outs[0].Row; r.Width != tc.w || r.Height != tc.h {
+				t.Errorf("size %dx%d, want %dx%d", r.Width, r.Height, tc.w, tc.h)
+			}
+		})
+	}
+}

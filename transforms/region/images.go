@@ -322,7 +322,8 @@ func (b *batcher) prepare(e entry) prepared {
 func decode(data []byte, maxPixels int) (*image.RGBA, error) {
 	img, _, _, err := turbo.DecodeScaled(data, 0, maxPixels)
 	if err == nil {
-		return img, nil
+		// libjpeg-turbo leaves EXIF orientation to us, as label does.
+		return imageproc.Orient(img, imageproc.JPEGOrientation(data)), nil
 	}
 	if errors.Is(err, imageproc.ErrTooLarge) {
 		return nil, err
