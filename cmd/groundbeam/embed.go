@@ -13,7 +13,6 @@ import (
 
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/embed"
-	"github.com/groundbeam/groundbeam/pipelines/label"
 	"github.com/groundbeam/groundbeam/transforms/region"
 )
 
@@ -104,7 +103,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  %s/%s  %d rows\n", strings.TrimRight(cfg.Output, "/"), f.Path, f.Rows)
 	}
 	fmt.Fprintf(stdout, "manifest: %s/_manifest.json\n", strings.TrimRight(cfg.Output, "/"))
-	printMetrics(stdout, &label.Result{Counters: res.Counters, Distributions: res.Distributions})
+	printMetrics(stdout, res.Metrics)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/label"
+	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/pipelines/vocab"
 )
 
@@ -175,7 +176,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  %s/%s  %d rows\n", cfg.Output, f.Path, f.Rows)
 	}
 	fmt.Fprintf(stdout, "manifest: %s/_manifest.json\n", cfg.Output)
-	printMetrics(stdout, res)
+	printMetrics(stdout, res.Metrics)
 	return nil
 }
 
@@ -193,7 +194,7 @@ func parseScales(s string) ([]float64, error) {
 }
 
 // printMetrics summarises the run's Beam counters and distributions.
-func printMetrics(w io.Writer, res *label.Result) {
+func printMetrics(w io.Writer, res runner.Metrics) {
 	names := make([]string, 0, len(res.Counters))
 	for n := range res.Counters {
 		names = append(names, n)

@@ -93,18 +93,7 @@ func (n Norm) ResizeNorm(dst []float32, src *image.RGBA, rect image.Rectangle, s
 		}
 	}
 	// Vertical pass, then clamp to 0–255 (PIL clamps too) and normalise.
-	k := n.Scale / 255
-	if k == 0 {
-		k = 1
-	}
-	var mul, add [3]float32
-	for c := range 3 {
-		std := n.Std[c]
-		if std == 0 {
-			std = 1
-		}
-		mul[c], add[c] = k/std, -n.Mean[c]/std
-	}
+	mul, add := n.coeffs()
 	plane := size * size
 	for o := range size {
 		s := ty.start[o]

@@ -16,6 +16,25 @@ type Norm struct {
 	Std   [3]float32
 }
 
+// coeffs returns, per tensor plane c, the factor and offset that turn a
+// 0–255 pixel into (p·Scale/255 − Mean[c]) / Std[c]. Plane c holds source
+// channel c (RGB) or 2−c (BGR); Mean and Std are given in the tensor's
+// channel order.
+func (n Norm) coeffs() (mul, add [3]float32) {
+	k := n.Scale / 255
+	if k == 0 {
+		k = 1
+	}
+	for c := range 3 {
+		std := n.Std[c]
+		if std == 0 {
+			std = 1
+		}
+		mul[c], add[c] = k/std, -n.Mean[c]/std
+	}
+	return mul, add
+}
+
 // Resize scales src to w×h. Bicubic (Catmull-Rom) when bicubic, else
 // bilinear.
 func Resize(src image.Image, w, h int, bicubic bool) *image.RGBA {
@@ -33,21 +52,7 @@ func Resize(src image.Image, w, h int, bicubic bool) *image.RGBA {
 // it was (zero padding when dst is fresh).
 func (n Norm) Fill(dst []float32, stride, rows int, img *image.RGBA) {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	k := n.Scale / 255
-	if k == 0 {
-		k = 1
-	}
-	// Plane c holds source channel c (RGB) or 2−c (BGR); Mean and Std are
-	// given in the tensor's channel order.
-	var mul, add [3]float32
-	for c := range 3 {
-		std := n.Std[c]
-		if std == 0 {
-			std = 1
-		}
-		mul[c] = k / std
-		add[c] = -n.Mean[c] / std
-	}
+	mul, add := n.coeffs()
 	plane := stride * rows
 	for y := range h {
 		row := img.Pix[y*img.Stride : y*img.Stride+4*w]

@@ -11,12 +11,11 @@ import (
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/groundbeam/groundbeam/model/bundle"
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/ort"
+	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/transforms/ground"
 	"github.com/groundbeam/groundbeam/transforms/sink"
 	"github.com/groundbeam/groundbeam/transforms/source"
@@ -123,10 +122,8 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 type Result struct {
 	Plan     Plan
 	Manifest *sink.Manifest
-	// Counters are the run's Beam counters by name.
-	Counters map[string]int64
-	// Distributions are the run's Beam distributions by name.
-	Distributions map[string]metrics.DistributionValue
+	// Metrics are the run's Beam counters and distributions.
+	runner.Metrics
 }
 
 // Run builds and runs the pipeline on the runner the Beam flags name
@@ -141,29 +138,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // Execute runs a pipeline Build made, writing into out.
 func Execute(ctx context.Context, p *beam.Pipeline, plan Plan, out string) (*Result, error) {
-	pr, err := beamx.RunWithMetrics(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("run: %w", err)
-	}
-	res := &Result{Plan: plan, Counters: map[string]int64{}, Distributions: map[string]metrics.DistributionValue{}}
-	if pr != nil {
-		all := pr.Metrics().AllMetrics()
-		for _, c := range all.Counters() {
-			res.Counters[c.Key.Name] += c.Result()
-		}
-		for _, d := range all.Distributions() {
-			v, old := d.Result(), res.Distributions[d.Key.Name]
-			if old.Count > 0 {
-				v.Min, v.Max = min(v.Min, old.Min), max(v.Max, old.Max)
-				v.Count, v.Sum = v.Count+old.Count, v.Sum+old.Sum
-			}
-			res.Distributions[d.Key.Name] = v
-		}
-	}
-	m, err := sink.ReadManifest(ctx, strings.TrimRight(out, "/"))
+	m, err := runner.Run(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	res.Manifest = m
+	res := &Result{Plan: plan, Metrics: m}
+	if res.Manifest, err = sink.ReadManifest(ctx, strings.TrimRight(out, "/")); err != nil {
+		return nil, err
+	}
 	return res, nil
 }

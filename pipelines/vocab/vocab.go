@@ -25,11 +25,11 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/groundbeam/groundbeam/model/bundle"
 	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/ort"
+	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/sink"
 )
@@ -164,8 +164,8 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 type Result struct {
 	Plan     Plan
 	Manifest *Manifest
-	// Counters are the run's Beam counters by name.
-	Counters map[string]int64
+	// Metrics are the run's Beam counters and distributions.
+	runner.Metrics
 }
 
 // Run builds and runs the pipeline on the runner the Beam flags name
@@ -180,16 +180,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // Execute runs a pipeline Build made, writing into out.
 func Execute(ctx context.Context, p *beam.Pipeline, plan Plan, out string) (*Result, error) {
-	pr, err := beamx.RunWithMetrics(ctx, p)
+	m, err := runner.Run(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("run: %w", err)
+		return nil, err
 	}
-	res := &Result{Plan: plan, Counters: map[string]int64{}}
-	if pr != nil {
-		for _, c := range pr.Metrics().AllMetrics().Counters() {
-			res.Counters[c.Key.Name] += c.Result()
-		}
-	}
+	res := &Result{Plan: plan, Metrics: m}
 	if res.Manifest, err = ReadManifest(ctx, strings.TrimRight(out, "/")); err != nil {
 		return nil, err
 	}
