@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -416,4 +417,22 @@ func readObject(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: over the %d byte limit", name, MaxImageBytes)
 	}
 	return b, nil
+}
+
+// TeacherBoxes returns the teacher's boxes among boxes, leaving out
+// region proposals (schemas.KindProposal), which have no label or score.
+// It returns boxes itself when there are none to leave out.
+func TeacherBoxes(boxes []schemas.Box) []schemas.Box {
+	for i, b := range boxes {
+		if b.Kind == schemas.KindProposal {
+			out := slices.Clone(boxes[:i])
+			for _, b := range boxes[i+1:] {
+				if b.Kind != schemas.KindProposal {
+					out = append(out, b)
+				}
+			}
+			return out
+		}
+	}
+	return boxes
 }

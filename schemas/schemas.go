@@ -30,7 +30,9 @@ type LabelRow struct {
 	Height int32 `parquet:"height"`
 	// Caption is the pair's text as read.
 	Caption string `parquet:"caption"`
-	// Boxes are the teacher's kept boxes, best score first.
+	// Boxes are the teacher's kept boxes, best score first (Kind
+	// "teacher"), then any region proposals in their given order (Kind
+	// "proposal").
 	Boxes []Box `parquet:"boxes,list"`
 	// Teacher and CLIP are the bundle identities (name@sha256 prefix).
 	Teacher string `parquet:"teacher"`
@@ -55,9 +57,25 @@ type Box struct {
 	// Unicode code points, [start, end); -1 in vocabulary mode.
 	CharStart int32 `parquet:"char_start"`
 	CharEnd   int32 `parquet:"char_end"`
-	// Embedding is the L2-normalised CLIP region embedding.
+	// Embedding is the L2-normalised CLIP region embedding; empty when
+	// the run stored float16 embeddings (EmbeddingF16).
 	Embedding []float32 `parquet:"embedding,list"`
+	// EmbeddingF16 is the same embedding as IEEE 754 half-precision bits
+	// (clip.ToFloat16), set instead of Embedding by
+	// --embedding-dtype=float16; empty otherwise.
+	EmbeddingF16 []uint16 `parquet:"embedding_f16,list"`
+	// Kind is KindTeacher for a teacher box, KindProposal for a given
+	// region proposal (Score 0, Phrase "", LabelID and the span -1).
+	Kind string `parquet:"kind"`
 }
+
+// Box kinds.
+const (
+	// KindTeacher is a box the grounding teacher kept.
+	KindTeacher = "teacher"
+	// KindProposal is a region proposal given to the run, embedded only.
+	KindProposal = "proposal"
+)
 
 // Stage names where in the pipeline an input was rejected.
 const (

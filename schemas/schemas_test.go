@@ -41,6 +41,12 @@ func TestSchemas(t *testing.T) {
 						required float element;
 					}
 				}
+				required group embedding_f16 (LIST) {
+					repeated group list {
+						required int32 element (INT(16,false));
+					}
+				}
+				required binary kind (STRING);
 			}
 		}
 	}

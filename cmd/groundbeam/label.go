@@ -74,6 +74,10 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	vocabFile := fs.String("vocab", "", "class vocabulary file, one name per line (label id = line index): ground these instead of caption phrases")
 	scales := fs.String("clip-scales", "1,1.5", "crop enlargements whose CLIP embeddings are summed per box")
 	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop and resize boxes on the CPU even when the CLIP bundle has a region graph")
+	fs.StringVar(&cfg.Proposals, "proposals", "", `region proposals to embed too: JSON lines {"key": "...", "boxes": [[x1,y1,x2,y2], ...]} in original-image pixels (local or gs://)`)
+	fs.IntVar(&cfg.MaxProposals, "max-proposals", 300, "most proposals embedded per image (the first ones)")
+	teacherBoxes := fs.Bool("teacher-boxes", true, "keep and embed the teacher's boxes (false: only --proposals)")
+	fs.StringVar(&cfg.EmbeddingDType, "embedding-dtype", "float32", "how region embeddings are stored: float32 (boxes.embedding) or float16 (boxes.embedding_f16)")
 	logLevel := fs.String("log-level", "warn", "log level of the runner and workers: debug, info, warn, error")
 	passed := map[string]*string{}
 	for _, b := range beamFlags {
@@ -123,6 +127,16 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg.Params = &p
+	cfg.NoTeacherBoxes = !*teacherBoxes
+	if cfg.EmbeddingDType != label.DTypeFloat32 && cfg.EmbeddingDType != label.DTypeFloat16 {
+		return fmt.Errorf("%w: --embedding-dtype %q: want float32 or float16", errUsage, cfg.EmbeddingDType)
+	}
+	if cfg.MaxProposals <= 0 {
+		return fmt.Errorf("%w: --max-proposals must be positive", errUsage)
+	}
+	if cfg.NoTeacherBoxes && cfg.Proposals == "" {
+		return fmt.Errorf("%w: --teacher-boxes=false needs --proposals", errUsage)
+	}
 	if cfg.CLIPScales, err = parseScales(*scales); err != nil {
 		return fmt.Errorf("%w: --clip-scales: %v", errUsage, err)
 	}

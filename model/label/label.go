@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -32,7 +33,16 @@ type Pair struct {
 	Image []byte
 	// Caption is the pair's text.
 	Caption string
+	// Proposals are extra region proposals to embed, x1, y1, x2, y2 in
+	// original-image pixels. They are clipped to the image, degenerate
+	// or non-finite ones dropped, and the first Options.MaxProposals of
+	// the rest kept, as boxes of kind schemas.KindProposal.
+	Proposals [][4]float32
 }
+
+// DefaultMaxProposals is the most proposals embedded per image when
+// Options.MaxProposals is not set (ViLD used 300).
+const DefaultMaxProposals = 300
 
 // Outcome is a pair's result: exactly one of Row and Err is set.
 type Outcome struct {
@@ -57,6 +67,15 @@ type Options struct {
 	// valid UTF-8. When the teacher was opened with the same names their
 	// prompts are reused.
 	Vocab []string
+	// MaxProposals is the most Pair.Proposals kept per image (default
+	// DefaultMaxProposals).
+	MaxProposals int
+	// NoTeacherBoxes leaves the teacher's boxes out: the teacher is not
+	// run and rows hold only proposals.
+	NoTeacherBoxes bool
+	// Float16 stores embeddings as half-precision bits in
+	// schemas.Box.EmbeddingF16 and leaves Embedding empty.
+	Float16 bool
 }
 
 // Labeler labels batches of pairs with a teacher and a CLIP encoder.
@@ -78,6 +97,9 @@ func New(t *teacher.Teacher, c *clip.Encoder, opts *Options) *Labeler {
 	if o.MaxCaptionRunes <= 0 {
 		o.MaxCaptionRunes = 4096
 	}
+	if o.MaxProposals <= 0 {
+		o.MaxProposals = DefaultMaxProposals
+	}
 	l := &Labeler{t: t, c: c, opts: o, minShort: t.InputShortEdge()}
 	if len(o.Vocab) > 0 {
 		if slices.Equal(o.Vocab, t.Vocab()) {
@@ -91,8 +113,10 @@ func New(t *teacher.Teacher, c *clip.Encoder, opts *Options) *Labeler {
 
 // Stats count what happened to a batch beyond its outcomes.
 type Stats struct {
-	// Boxes is the number of boxes written.
+	// Boxes is the number of boxes written, proposals included.
 	Boxes int
+	// Proposals is the number of proposal boxes among them.
+	Proposals int
 	// SkippedPhrases counts phrases whose span mapped to no token (in
 	// vocabulary mode, names, once per image).
 	SkippedPhrases int
@@ -165,7 +189,13 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 	for k, r := range todo {
 		items[k] = teacher.Item{Image: r.img, FullW: r.fw, FullH: r.fh, Prompt: r.enc, Prompts: l.prompts}
 	}
-	dets, err := l.t.Detect(ctx, items)
+	var dets [][]glip.Detection
+	var err error
+	if l.opts.NoTeacherBoxes {
+		dets = make([][]glip.Detection, len(items))
+	} else {
+		dets, err = l.t.Detect(ctx, items)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, st, ctx.Err()
@@ -185,13 +215,23 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 		}
 	}
 	var regions []clip.Region
+	props := make([][][4]float32, len(todo))
 	for k, r := range todo {
+		if out[r.i].Err != nil {
+			continue
+		}
+		props[k] = cleanProposals(pairs[r.i].Proposals, r.fw, r.fh, l.opts.MaxProposals)
 		// boxes are in full-size pixels; crops come from the decoded image
 		sx := float32(r.img.Rect.Dx()) / float32(r.fw)
 		sy := float32(r.img.Rect.Dy()) / float32(r.fh)
-		for _, d := range dets[k] {
-			b := d.Box
+		add := func(b [4]float32) {
 			regions = append(regions, clip.Region{Image: r.img, Box: [4]float32{b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy}})
+		}
+		for _, d := range dets[k] {
+			add(d.Box)
+		}
+		for _, b := range props[k] {
+			add(b)
 		}
 	}
 	embs, err := l.c.Embed(ctx, regions)
@@ -213,21 +253,67 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 			Width: int32(r.fw), Height: int32(r.fh),
 			Caption: p.Caption, Teacher: l.t.Identity(), CLIP: l.c.Identity(),
 			ParamsHash: hash, SchemaVersion: schemas.Version,
-			Boxes: make([]schemas.Box, 0, len(dets[k])),
+			Boxes: make([]schemas.Box, 0, len(dets[k])+len(props[k])),
 		}
 		for _, d := range dets[k] {
 			b := schemas.Box{XYXY: d.Box[:], Score: d.Score, Phrase: d.Text, LabelID: -1,
-				CharStart: int32(d.Start), CharEnd: int32(d.End), Embedding: embs[n]}
+				CharStart: int32(d.Start), CharEnd: int32(d.End), Kind: schemas.KindTeacher}
 			if vocab {
 				b.Phrase, b.LabelID, b.CharStart, b.CharEnd = l.opts.Vocab[d.LabelID], d.LabelID, -1, -1
 			}
+			l.setEmbedding(&b, embs[n])
+			row.Boxes = append(row.Boxes, b)
+			n++
+		}
+		for _, p := range props[k] {
+			b := schemas.Box{XYXY: p[:], LabelID: -1, CharStart: -1, CharEnd: -1, Kind: schemas.KindProposal}
+			l.setEmbedding(&b, embs[n])
 			row.Boxes = append(row.Boxes, b)
 			n++
 		}
 		st.Boxes += len(row.Boxes)
+		st.Proposals += len(props[k])
 		out[r.i].Row = row
 	}
 	return out, st, nil
+}
+
+// setEmbedding stores e in b as float32 or, with Options.Float16, as
+// half-precision bits.
+func (l *Labeler) setEmbedding(b *schemas.Box, e []float32) {
+	if l.opts.Float16 {
+		b.EmbeddingF16 = clip.ToFloat16(e)
+		return
+	}
+	b.Embedding = e
+}
+
+// cleanProposals clips boxes to a w×h image, drops non-finite and
+// degenerate ones (under a pixel wide or tall after clipping) and keeps
+// the first limit of the rest.
+func cleanProposals(boxes [][4]float32, w, h, limit int) [][4]float32 {
+	var out [][4]float32
+	for _, b := range boxes {
+		if len(out) == limit {
+			break
+		}
+		ok := true
+		for _, v := range b {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		b[0], b[2] = min(max(b[0], 0), float32(w)), min(max(b[2], 0), float32(w))
+		b[1], b[3] = min(max(b[1], 0), float32(h)), min(max(b[3], 0), float32(h))
+		if b[2]-b[0] < 1 || b[3]-b[1] < 1 {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // checkCaption returns why a caption cannot be used, or "". In

@@ -53,7 +53,27 @@ type Config struct {
 	// and 1.5); CPUCrops forces CPU crops over the bundle's region graph.
 	CLIPScales []float64
 	CPUCrops   bool
+	// Proposals is a JSON-lines file of region proposals to embed as well
+	// (see ground.ReadProposals), local or gs://; "" means none. It is
+	// read once at launch to check it, then once per worker DoFn
+	// instance, which holds it in memory.
+	Proposals string
+	// MaxProposals is the most proposals kept per image, the first ones
+	// (0: 300).
+	MaxProposals int
+	// NoTeacherBoxes leaves the teacher's boxes out; Proposals is then
+	// required.
+	NoTeacherBoxes bool
+	// EmbeddingDType is how embeddings are stored: "float32" (default,
+	// Box.Embedding) or "float16" (Box.EmbeddingF16).
+	EmbeddingDType string
 }
+
+// Embedding dtypes.
+const (
+	DTypeFloat32 = "float32"
+	DTypeFloat16 = "float16"
+)
 
 // Plan is what Build found: the shards and the models' identities.
 type Plan struct {
@@ -97,6 +117,21 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 			return nil, plan, fmt.Errorf("vocabulary name %d is empty", i)
 		}
 	}
+	switch cfg.EmbeddingDType {
+	case "", DTypeFloat32, DTypeFloat16:
+	default:
+		return nil, plan, fmt.Errorf("embedding dtype %q: want float32 or float16", cfg.EmbeddingDType)
+	}
+	if cfg.MaxProposals < 0 {
+		return nil, plan, fmt.Errorf("max proposals %d is negative", cfg.MaxProposals)
+	}
+	if cfg.Proposals != "" {
+		if _, err := ground.ReadProposals(ctx, cfg.Proposals, 1); err != nil {
+			return nil, plan, err
+		}
+	} else if cfg.NoTeacherBoxes {
+		return nil, plan, errors.New("without teacher boxes there is nothing to embed: give proposals")
+	}
 	out := strings.TrimRight(cfg.Output, "/")
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
@@ -113,6 +148,8 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
 		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
 		Vocab: cfg.Vocab, CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops,
+		Proposals: cfg.Proposals, MaxProposals: cfg.MaxProposals, NoTeacherBoxes: cfg.NoTeacherBoxes,
+		Float16: cfg.EmbeddingDType == DTypeFloat16,
 	}, beam.Reshuffle(s, beam.CreateList(s, shards)))
 	sink.WriteManifest(s, sinkCfg, shards, results)
 	return p, plan, nil

@@ -150,6 +150,7 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	var rows int
 	err := report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows++
+		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
 		if !sized(r) {
 			sum.SkippedImages++
 			return nil
@@ -207,6 +208,7 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	var rows2, imageID int
 	err = report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows2++
+		r.Boxes = report.TeacherBoxes(r.Boxes)
 		if !sized(r) {
 			return nil
 		}

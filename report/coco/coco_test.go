@@ -242,6 +242,8 @@ func TestExportSkips(t *testing.T) {
 			box(1, 2, 3, 4, "   "),                                // no phrase
 			{XYXY: []float32{1, 2, 3}, Score: 0.5, Phrase: "cat"}, // malformed
 			box(0.333, 0.666, 99.999, 49.995, "cat"),
+			// a region proposal: neither exported nor counted as skipped
+			{XYXY: []float32{1, 1, 9, 9}, Score: 0.9, Phrase: "wolf", LabelID: -1, CharStart: -1, CharEnd: -1, Kind: schemas.KindProposal},
 		}},
 		{Key: "b", Source: "b.jpg", Width: 0, Height: 0, Boxes: []schemas.Box{box(1, 1, 2, 2, "dog")}},
 	}

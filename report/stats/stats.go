@@ -130,6 +130,7 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 	phrases := map[string]int64{}
 	err = report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
 		s.Rows++
+		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
 		n := len(r.Boxes)
 		s.Boxes += int64(n)
 		if n > 0 {

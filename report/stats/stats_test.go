@@ -212,6 +212,9 @@ func TestOutOfRangeScores(t *testing.T) {
 		{XYXY: []float32{0, 0, 1, 1}, Score: 0, Phrase: "a"},
 		{XYXY: []float32{0, 0, 1, 1}, Score: 1.5, Phrase: "b"},
 		{XYXY: []float32{0, 0, 1, 1}, Score: -0.1, Phrase: "b"},
+		// region proposals are left out of every count
+		{XYXY: []float32{0, 0, 1, 1}, Phrase: "a", Kind: schemas.KindProposal},
+		{XYXY: []float32{0, 0, 1, 1}, Phrase: "a", Kind: schemas.KindProposal},
 	}}}
 	if err := os.MkdirAll(filepath.Join(out, "labels"), 0o755); err != nil {
 		t.Fatal(err)

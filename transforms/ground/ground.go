@@ -57,6 +57,19 @@ type Config struct {
 	Sink sink.Config
 	// Resume skips shards a previous run committed.
 	Resume bool
+	// Proposals is a proposals file (see ReadProposals); each DoFn
+	// instance reads it once in Setup and holds it in memory. "" means
+	// none.
+	Proposals string
+	// MaxProposals is the most proposals embedded per image (0:
+	// label.DefaultMaxProposals).
+	MaxProposals int
+	// NoTeacherBoxes leaves the teacher's boxes out (only proposals are
+	// embedded and written).
+	NoTeacherBoxes bool
+	// Float16 writes embeddings as half-precision bits
+	// (schemas.Box.EmbeddingF16) instead of float32.
+	Float16 bool
 }
 
 // LabelShards labels every shard of shards (a PCollection of shard URIs)
@@ -72,9 +85,10 @@ func LabelShards(s beam.Scope, cfg Config, shards beam.PCollection) beam.PCollec
 type labelShardFn struct {
 	Cfg Config
 
-	lab     *label.Labeler
-	teacher *teacher.Teacher
-	clip    *clip.Encoder
+	lab       *label.Labeler
+	proposals map[string][][4]float32
+	teacher   *teacher.Teacher
+	clip      *clip.Encoder
 }
 
 var (
@@ -93,6 +107,17 @@ var (
 
 // Setup opens the models from the worker's shared session cache.
 func (f *labelShardFn) Setup(ctx context.Context) error {
+	if f.Cfg.Proposals != "" {
+		limit := f.Cfg.MaxProposals
+		if limit <= 0 {
+			limit = label.DefaultMaxProposals
+		}
+		// keep twice the limit: some may be dropped as degenerate
+		var err error
+		if f.proposals, err = ReadProposals(ctx, f.Cfg.Proposals, 2*limit); err != nil {
+			return err
+		}
+	}
 	lib, err := ort.FindLibrary(f.Cfg.OrtLib)
 	if err != nil {
 		return err
@@ -116,7 +141,8 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 		f.teacher.Close()
 		return err
 	}
-	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels, Vocab: f.Cfg.Vocab})
+	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels, Vocab: f.Cfg.Vocab,
+		MaxProposals: f.Cfg.MaxProposals, NoTeacherBoxes: f.Cfg.NoTeacherBoxes, Float16: f.Cfg.Float16})
 	setups.Inc(ctx, 1)
 	slog.Debug("labeller ready", "teacher", tb.Identity, "clip", cb.Identity)
 	return nil
@@ -186,7 +212,9 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 			rejected.Inc(ctx, 1)
 			return w.Reject(ctx, *it.Reject)
 		}
-		batch = append(batch, it.Pair)
+		p := it.Pair
+		p.Proposals = f.proposals[p.Key]
+		batch = append(batch, p)
 		if len(batch) == f.Cfg.BatchSize {
 			return flush()
 		}

@@ -27,6 +27,7 @@ func readLabels(ctx context.Context, name string) ([]schemas.LabelRow, error) {
 			own(&batch[i])
 			for j := range batch[i].Boxes {
 				batch[i].Boxes[j].Embedding = nil
+				batch[i].Boxes[j].EmbeddingF16 = nil // rewritten as float32
 			}
 		}
 		rows = append(rows, batch...)
