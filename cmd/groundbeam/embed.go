@@ -39,6 +39,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	})
 	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop on the CPU and run the image tower even when the bundle has a region graph")
+	dtype := fs.String("embedding-dtype", "float32", "stored embedding type: float32 (embedding) or float16 (embedding_f16)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", region.DefaultBatch, "images per CLIP call")
 	fs.IntVar(&cfg.ChunkSize, "chunk-size", region.DefaultChunk, "with --coco: images per output file (and per work unit)")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
@@ -52,6 +53,13 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	switch *dtype {
+	case "float32":
+	case "float16":
+		cfg.Float16 = true
+	default:
+		return fmt.Errorf("%w: --embedding-dtype %q: want float32 or float16", errUsage, *dtype)
 	}
 	switch {
 	case cfg.Input == "" && cfg.COCO == "":

@@ -56,6 +56,8 @@ type Config struct {
 	// CPUCrops crops on the CPU and runs the image tower even when the
 	// bundle has a region graph.
 	CPUCrops bool
+	// Float16 stores embeddings as IEEE half bits (embedding_f16).
+	Float16 bool
 	// BatchSize is the number of images per CLIP call (default
 	// region.DefaultBatch).
 	BatchSize int
@@ -159,7 +161,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		work = region.ReadCOCO(s, region.COCOConfig{Path: cfg.COCO, Images: cfg.Images, ChunkSize: cfg.ChunkSize, Identity: plan.Teacher})
 	}
 	results := region.EmbedTasks(s, region.Config{
-		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops,
+		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
 		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Sink: sinkCfg, Resume: cfg.Resume,
 	}, work)
 	sink.WriteManifest(s, sinkCfg, plan.Shards, results)

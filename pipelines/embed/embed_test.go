@@ -20,6 +20,7 @@ import (
 
 	"github.com/groundbeam/groundbeam/internal/testenv"
 	"github.com/groundbeam/groundbeam/model/bundle"
+	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/model/tiny"
 	"github.com/groundbeam/groundbeam/pipelines/embed"
@@ -208,7 +209,7 @@ func norm(v []float32) float64 {
 func withoutEmbeddings(boxes []schemas.Box) []schemas.Box {
 	out := make([]schemas.Box, len(boxes))
 	for i, b := range boxes {
-		b.Embedding = nil
+		b.Embedding, b.EmbeddingF16 = nil, nil
 		out[i] = b
 	}
 	return out
@@ -507,5 +508,39 @@ func TestEmbedResume(t *testing.T) {
 				t.Errorf("%d rows, want 5", len(rows))
 			}
 		})
+	}
+}
+
+// TestEmbedFloat16 recomputes a previous run's embeddings with the same
+// CLIP bundle, stored as float16: embedding_f16 is filled, embedding is
+// empty, and the halves equal the previous float32 values to 1e-3.
+func TestEmbedFloat16(t *testing.T) {
+	testenv.InitORT(t)
+	teacher, clipDir := testenv.Bundles(t, nil)
+	prev := previousRun(t, teacher, clipDir)
+	prevRows, _ := readOut(t, prev)
+	out := filepath.Join(t.TempDir(), "f16")
+	if _, err := embed.Run(context.Background(), embed.Config{Input: prev, CLIP: clipDir, Output: out, OrtLib: testenv.ORTLib(t), Float16: true}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := readOut(t, out)
+	boxes := 0
+	for key, r := range rows {
+		p := prevRows[key]
+		if len(r.Boxes) != len(p.Boxes) {
+			t.Fatalf("%s: %d boxes, previous run %d", key, len(r.Boxes), len(p.Boxes))
+		}
+		for i, b := range r.Boxes {
+			boxes++
+			if len(b.Embedding) != 0 || len(b.EmbeddingF16) != len(p.Boxes[i].Embedding) {
+				t.Fatalf("%s box %d: %d float32 and %d float16 values, want 0 and %d", key, i, len(b.Embedding), len(b.EmbeddingF16), len(p.Boxes[i].Embedding))
+			}
+			if d := maxDiff(clip.FromFloat16(b.EmbeddingF16), p.Boxes[i].Embedding); d > 1e-3 {
+				t.Errorf("%s box %d: float16 differs from the float32 run by %g", key, i, d)
+			}
+		}
+	}
+	if boxes == 0 {
+		t.Fatal("no boxes to compare")
 	}
 }

@@ -273,6 +273,10 @@ func (b *batcher) flush(ctx context.Context) error {
 			continue
 		}
 		for i := range e.row.Boxes {
+			if b.f.Cfg.Float16 {
+				e.row.Boxes[i].EmbeddingF16 = clip.ToFloat16(p.embs[i])
+				continue
+			}
 			e.row.Boxes[i].Embedding = p.embs[i]
 		}
 		embedded.Inc(ctx, 1)

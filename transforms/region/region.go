@@ -65,6 +65,9 @@ type Config struct {
 	// CPUCrops crops on the CPU and runs the image tower even when the
 	// bundle has a region graph.
 	CPUCrops bool
+	// Float16 stores embeddings as IEEE half bits (embedding_f16) instead
+	// of float32 (embedding).
+	Float16 bool
 	// MaxPixels refuses larger images before decoding (0: the default).
 	MaxPixels int
 	// Batch is the number of images per Encoder.Embed call (default
