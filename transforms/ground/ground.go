@@ -23,6 +23,7 @@ import (
 	"github.com/groundbeam/groundbeam/model/label"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/model/teacher"
+	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/sink"
 	"github.com/groundbeam/groundbeam/transforms/source"
 )
@@ -175,17 +176,35 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 	return nil
 }
 
+// inFlight is how many batches of a shard are labelled at once: while one
+// waits on ONNX Runtime, the next is decoded and resized, so the CPU work
+// around the sessions overlaps inference instead of adding to it.
+const inFlight = 2
+
+// pending is a batch being labelled, or a rejected input, in input order.
+type pending struct {
+	reject *schemas.ErrorRow
+	done   chan struct{}
+	outs   []label.Outcome
+	st     label.Stats
+	err    error
+}
+
 func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWriter) (sink.ShardResult, error) {
-	batch := make([]label.Pair, 0, f.Cfg.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var queue []*pending
+	// write commits the oldest entry's results, in input order.
+	write := func(p *pending) error {
+		if p.reject != nil {
+			rejected.Inc(ctx, 1)
+			return w.Reject(ctx, *p.reject)
 		}
-		outs, st, err := f.lab.Label(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("label batch of %d: %w", len(batch), err)
+		<-p.done
+		if p.err != nil {
+			return p.err
 		}
-		for _, o := range outs {
+		for _, o := range p.outs {
 			if o.Err != nil {
 				rejected.Inc(ctx, 1)
 				if err := w.Reject(ctx, *o.Err); err != nil {
@@ -199,31 +218,73 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 				return err
 			}
 		}
-		boxes.Inc(ctx, int64(st.Boxes))
-		skipped.Inc(ctx, int64(st.SkippedPhrases))
-		truncated.Inc(ctx, int64(st.Truncated))
-		dropped.Inc(ctx, int64(st.DroppedPhrases))
-		batch = batch[:0]
+		boxes.Inc(ctx, int64(p.st.Boxes))
+		skipped.Inc(ctx, int64(p.st.SkippedPhrases))
+		truncated.Inc(ctx, int64(p.st.Truncated))
+		dropped.Inc(ctx, int64(p.st.DroppedPhrases))
 		return nil
 	}
+	// drain writes entries until at most keep batches are in flight.
+	drain := func(keep int) error {
+		for len(queue) > 0 {
+			running := 0
+			for _, p := range queue {
+				if p.reject == nil {
+					running++
+				}
+			}
+			if running <= keep && queue[0].reject == nil {
+				return nil
+			}
+			if err := write(queue[0]); err != nil {
+				return err
+			}
+			queue = queue[1:]
+		}
+		return nil
+	}
+	start := func(batch []label.Pair) {
+		p := &pending{done: make(chan struct{})}
+		go func() {
+			defer close(p.done)
+			outs, st, err := f.lab.Label(ctx, batch)
+			if err != nil {
+				err = fmt.Errorf("label batch of %d: %w", len(batch), err)
+			}
+			p.outs, p.st, p.err = outs, st, err
+		}()
+		queue = append(queue, p)
+	}
+	batch := make([]label.Pair, 0, f.Cfg.BatchSize)
 	err := source.Read(ctx, shard, nil, func(it source.Item) error {
 		pairsIn.Inc(ctx, 1)
 		if it.Reject != nil {
-			rejected.Inc(ctx, 1)
-			return w.Reject(ctx, *it.Reject)
+			queue = append(queue, &pending{reject: it.Reject})
+			return drain(inFlight)
 		}
 		p := it.Pair
 		p.Proposals = f.proposals[p.Key]
 		batch = append(batch, p)
 		if len(batch) == f.Cfg.BatchSize {
-			return flush()
+			start(batch)
+			batch = make([]label.Pair, 0, f.Cfg.BatchSize)
+			return drain(inFlight - 1)
 		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		start(batch)
+	}
 	if err == nil {
-		err = flush()
+		err = drain(0)
 	}
 	if err != nil {
+		cancel()
+		for _, p := range queue {
+			if p.done != nil {
+				<-p.done // let ONNX Runtime finish before the batch is dropped
+			}
+		}
 		return sink.ShardResult{}, err
 	}
 	return w.Commit(ctx)
