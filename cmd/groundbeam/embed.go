@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -83,16 +82,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	stopProgress := func() {}
-	if isTerminal(stdout) {
-		pctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			progress(pctx, stderr, strings.TrimRight(cfg.Output, "/"), len(plan.Shards), time.Second)
-			close(done)
-		}()
-		stopProgress = func() { stop(); <-done }
-	}
+	stopProgress := startProgress(ctx, stdout, stderr, cfg.Output, len(plan.Shards))
 	res, err := embed.Execute(ctx, pipe, plan, cfg.Output)
 	stopProgress()
 	if err != nil {

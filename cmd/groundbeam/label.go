@@ -8,10 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/ort"
@@ -78,11 +74,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxProposals, "max-proposals", 300, "most proposals embedded per image (the first ones)")
 	teacherBoxes := fs.Bool("teacher-boxes", true, "keep and embed the teacher's boxes (false: only --proposals)")
 	fs.StringVar(&cfg.EmbeddingDType, "embedding-dtype", "float32", "how region embeddings are stored: float32 (boxes.embedding) or float16 (boxes.embedding_f16)")
-	logLevel := fs.String("log-level", "warn", "log level of the runner and workers: debug, info, warn, error")
-	passed := map[string]*string{}
-	for _, b := range beamFlags {
-		passed[b.name] = fs.String(b.name, "", b.help)
-	}
+	applyBeam := addBeamFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -145,36 +137,14 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	for name, v := range passed {
-		if *v == "" {
-			continue
-		}
-		if err := flag.CommandLine.Set(name, *v); err != nil {
-			return fmt.Errorf("%w: --%s: %v", errUsage, name, err)
-		}
+	if err := applyBeam(); err != nil {
+		return err
 	}
-	switch *logLevel {
-	case "debug", "info", "warn", "error":
-		beamlog.LogLevel = *logLevel
-	default:
-		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, *logLevel)
-	}
-	flag.CommandLine.Parse(nil)
-	beam.Init()
 	pipe, plan, err := label.Build(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	stopProgress := func() {}
-	if isTerminal(stdout) {
-		pctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			progress(pctx, stderr, strings.TrimRight(cfg.Output, "/"), len(plan.Shards), time.Second)
-			close(done)
-		}()
-		stopProgress = func() { stop(); <-done }
-	}
+	stopProgress := startProgress(ctx, stdout, stderr, cfg.Output, len(plan.Shards))
 	res, err := label.Execute(ctx, pipe, plan, cfg.Output)
 	stopProgress()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/groundbeam/groundbeam/transforms/sink"
@@ -40,6 +41,21 @@ func progress(ctx context.Context, w io.Writer, out string, shards int, every ti
 		}
 		fmt.Fprint(w, "\r\033[K"+progressLine(seen, shards, time.Since(start)))
 	}
+}
+
+// startProgress draws the live line on stderr while a job writes into out,
+// when stdout is a terminal; the returned function stops and clears it.
+func startProgress(ctx context.Context, stdout, stderr io.Writer, out string, shards int) (stop func()) {
+	if !isTerminal(stdout) {
+		return func() {}
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		progress(pctx, stderr, strings.TrimRight(out, "/"), shards, time.Second)
+		close(done)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // progressLine renders committed shards as one status line.
