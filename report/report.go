@@ -28,6 +28,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 // Table names: the folders under OUT that hold Parquet files.
@@ -150,7 +151,7 @@ func readTable[T any](ctx context.Context, out, table string, fn func(T) error) 
 
 // readFile streams the rows of one Parquet file into fn.
 func readFile[T any](ctx context.Context, name string, fn func(T) error) error {
-	ra, size, done, err := openReaderAt(ctx, name)
+	ra, size, done, err := source.OpenReaderAt(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -219,43 +220,6 @@ func newGenericReader[T any](pf *parquet.File) (r *parquet.GenericReader[T], err
 		}
 	}()
 	return parquet.NewGenericReader[T](pf), nil
-}
-
-// openReaderAt opens name for random access. Local files are used as they
-// are; objects from stores without random access are spooled to a local
-// temporary file first, which done removes.
-func openReaderAt(ctx context.Context, name string) (io.ReaderAt, int64, func(), error) {
-	fs, err := filesystem.New(ctx, name)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	rc, err := fs.OpenRead(ctx, name)
-	if err != nil {
-		fs.Close()
-		return nil, 0, nil, err
-	}
-	if f, ok := rc.(*os.File); ok {
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			fs.Close()
-			return nil, 0, nil, err
-		}
-		return f, st.Size(), func() { f.Close(); fs.Close() }, nil
-	}
-	defer fs.Close()
-	defer rc.Close()
-	tmp, err := os.CreateTemp("", "groundbeam-report-*.parquet")
-	if err != nil {
-		return nil, 0, nil, fmt.Errorf("spool: %w", err)
-	}
-	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	n, err := io.Copy(tmp, rc)
-	if err != nil {
-		cleanup()
-		return nil, 0, nil, fmt.Errorf("spool: %w", err)
-	}
-	return tmp, n, cleanup, nil
 }
 
 // NormalisePhrase is the form phrases are counted and grouped under:

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 // readRows is how many rows are decoded at a time.
@@ -52,7 +51,7 @@ func own(r *schemas.LabelRow) {
 // to fn, readRows at a time; each batch is fn's to keep. A file written
 // by a newer schema version is an error.
 func readFile[T any](ctx context.Context, name string, fn func([]T) error) error {
-	ra, size, done, err := openReaderAt(ctx, name)
+	ra, size, done, err := source.OpenReaderAt(ctx, name)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
@@ -100,51 +99,4 @@ func newReader[T any](pf *parquet.File) (r *parquet.GenericReader[T], err error)
 		}
 	}()
 	return parquet.NewGenericReader[T](pf), nil
-}
-
-// openReaderAt opens name for random access: a local file as it is, an
-// object through the file system's ranged reads when it has them (s3://),
-// or else spooled to a local temporary file, which done removes.
-func openReaderAt(ctx context.Context, name string) (io.ReaderAt, int64, func(), error) {
-	fs, err := filesystem.New(ctx, name)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	if x, ok := fs.(interface {
-		OpenReaderAt(context.Context, string) (io.ReaderAt, int64, error)
-	}); ok {
-		ra, n, err := x.OpenReaderAt(ctx, name)
-		if err != nil {
-			fs.Close()
-			return nil, 0, nil, err
-		}
-		return ra, n, func() { fs.Close() }, nil
-	}
-	rc, err := fs.OpenRead(ctx, name)
-	if err != nil {
-		fs.Close()
-		return nil, 0, nil, err
-	}
-	if f, ok := rc.(*os.File); ok {
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			fs.Close()
-			return nil, 0, nil, err
-		}
-		return f, st.Size(), func() { f.Close(); fs.Close() }, nil
-	}
-	defer fs.Close()
-	defer rc.Close()
-	tmp, err := os.CreateTemp("", "groundbeam-embed-*.parquet")
-	if err != nil {
-		return nil, 0, nil, fmt.Errorf("spool: %w", err)
-	}
-	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	n, err := io.Copy(tmp, rc)
-	if err != nil {
-		cleanup()
-		return nil, 0, nil, fmt.Errorf("spool: %w", err)
-	}
-	return tmp, n, cleanup, nil
 }
