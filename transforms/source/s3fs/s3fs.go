@@ -538,22 +538,40 @@ func (r *readerAt) ReadAt(p []byte, off int64) (int, error) {
 		return 0, nil
 	}
 	end := min(off+int64(len(p)), r.size)
-	out, err := r.fs.client.GetObject(r.ctx, &s3.GetObjectInput{
-		Bucket: aws.String(r.bucket), Key: aws.String(r.key), IfMatch: r.etag,
-		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, end-1)),
-	})
-	if err != nil {
-		return 0, r.fs.wrapErr("read", r.uri, err)
-	}
-	defer out.Body.Close()
-	n, err := io.ReadFull(out.Body, p[:end-off])
-	if err != nil {
-		return n, r.fs.wrapErr("read", r.uri, err)
+	// A body cut short (a dropped connection) is asked for again from where
+	// it stopped, pinned to the same ETag, as the streaming reader does.
+	n := 0
+	for resumes := 0; off+int64(n) < end; resumes++ {
+		got, err := r.readRange(p[n:end-off], off+int64(n), end)
+		n += got
+		if err == nil {
+			break
+		}
+		if resumes == maxResumes || !errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, r.fs.wrapErr("read", r.uri, err)
+		}
 	}
 	if end-off < int64(len(p)) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// readRange reads bytes [from, end) of the object into p.
+func (r *readerAt) readRange(p []byte, from, end int64) (int, error) {
+	out, err := r.fs.client.GetObject(r.ctx, &s3.GetObjectInput{
+		Bucket: aws.String(r.bucket), Key: aws.String(r.key), IfMatch: r.etag,
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, end-1)),
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer out.Body.Close()
+	n, err := io.ReadFull(out.Body, p)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 // OpenWrite starts a streaming write of an object: data is uploaded in

@@ -460,6 +460,17 @@ func TestFaults(t *testing.T) {
 	if err != nil || len(got) != 3 {
 		t.Fatalf("List = %q, %v", got, err)
 	}
+	// Ranged reads (Parquet's) resume cut bodies too.
+	ra, size, err := f.(*FS).OpenReaderAt(ctx, "s3://faulty/obj-1")
+	if err != nil || size != int64(len(data)) {
+		t.Fatalf("OpenReaderAt: %d, %v", size, err)
+	}
+	for _, off := range []int64{0, 12345, int64(len(data)) - 4096} {
+		p := make([]byte, 4096)
+		if n, err := ra.ReadAt(p, off); n != len(p) || err != nil || !bytes.Equal(p, data[off:off+4096]) {
+			t.Fatalf("ReadAt(%d): %d bytes, %v", off, n, err)
+		}
+	}
 	if err := f.(filesystem.Renamer).Rename(ctx, "s3://faulty/obj-0", "s3://faulty/moved"); err != nil {
 		t.Fatal(err)
 	}
