@@ -42,6 +42,17 @@ func Init(lib string) error {
 	return nil
 }
 
+// Start resolves the library as FindLibrary does (explicit path first)
+// and initialises the process's environment with it: what a worker's
+// DoFn Setup calls before acquiring sessions.
+func Start(explicit string) error {
+	lib, err := FindLibrary(explicit)
+	if err != nil {
+		return err
+	}
+	return Init(lib)
+}
+
 // Version reports the loaded ONNX Runtime's version.
 func Version() string { return onnx.GetVersion() }
 

@@ -12,6 +12,9 @@ var errNoCgo = errors.New("onnx runtime needs cgo: this binary was built with CG
 // Init fails: ONNX Runtime needs cgo.
 func Init(lib string) error { return errNoCgo }
 
+// Start fails: ONNX Runtime needs cgo.
+func Start(explicit string) error { return errNoCgo }
+
 // Version is empty without cgo.
 func Version() string { return "" }
 

@@ -1,14 +1,12 @@
 package vocab
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
-	"io"
 	"path"
 	"reflect"
 	"sort"
@@ -77,11 +75,7 @@ type embedChunkFn struct {
 
 // Setup opens the CLIP text tower from the worker's shared session cache.
 func (f *embedChunkFn) Setup(ctx context.Context) error {
-	lib, err := ort.FindLibrary(f.Cfg.OrtLib)
-	if err != nil {
-		return err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
 	cb, err := bundle.Load(f.Cfg.CLIP, bundle.KindCLIP)
@@ -128,21 +122,12 @@ func (f *embedChunkFn) Teardown() {
 // renames it into place once complete, so a retried chunk replaces its
 // file and a reader never sees a partial one.
 func writeFile(ctx context.Context, cfg chunkConfig, name string, rows []schemas.VocabRow) (sink.FileInfo, error) {
-	dir := join(cfg.Out, Table)
-	final := join(dir, name)
-	var b [6]byte
-	rand.Read(b[:])
-	tmp := join(dir, sink.TempPrefix+name+"."+hex.EncodeToString(b[:]))
+	final := join(join(cfg.Out, Table), name)
 	fs, err := filesystem.New(ctx, final)
 	if err != nil {
 		return sink.FileInfo{}, fmt.Errorf("output %s: %w", cfg.Out, err)
 	}
 	defer fs.Close()
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return sink.FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	ch := &countingHash{w: w, h: sha256.New()}
 	opts := []parquet.WriterOption{
 		parquet.Compression(&zstd.Codec{}),
 		parquet.KeyValueMetadata(schemas.MetaSchemaVersion, strconv.Itoa(schemas.Version)),
@@ -152,26 +137,18 @@ func writeFile(ctx context.Context, cfg chunkConfig, name string, rows []schemas
 	if cfg.RowGroup > 0 {
 		opts = append(opts, parquet.MaxRowsPerRowGroup(cfg.RowGroup))
 	}
-	pw := parquet.NewGenericWriter[schemas.VocabRow](ch, opts...)
-	if _, err := pw.Write(rows); err != nil {
-		w.Close()
-		remove(ctx, fs, tmp)
-		return sink.FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
+	// A chunk is a few hundred names: it is encoded in memory and written
+	// with sink's retrying temporary-name-then-rename commit.
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows, opts...); err != nil {
+		return sink.FileInfo{}, fmt.Errorf("encode %s: %w", final, err)
 	}
-	if err := pw.Close(); err != nil {
-		w.Close()
-		remove(ctx, fs, tmp)
-		return sink.FileInfo{}, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := w.Close(); err != nil {
-		remove(ctx, fs, tmp)
-		return sink.FileInfo{}, fmt.Errorf("commit %s: %w", tmp, err)
-	}
-	if err := rename(ctx, fs, tmp, final); err != nil {
+	if err := sink.WriteAtomic(ctx, fs, final, buf.Bytes()); err != nil {
 		return sink.FileInfo{}, err
 	}
-	return sink.FileInfo{Table: Table, Path: Table + "/" + name, Rows: int64(len(rows)), Bytes: ch.n,
-		SHA256: hex.EncodeToString(ch.h.Sum(nil))}, nil
+	sum := sha256.Sum256(buf.Bytes())
+	return sink.FileInfo{Table: Table, Path: Table + "/" + name, Rows: int64(len(rows)), Bytes: int64(buf.Len()),
+		SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 func rowsCLIP(rows []schemas.VocabRow) string {
@@ -231,7 +208,7 @@ func (f *manifestFn) ProcessElement(ctx context.Context, _ []byte, files func(*s
 	if err != nil {
 		return err
 	}
-	return writeAtomic(ctx, fs, join(f.Out, ManifestFile), append(raw, '\n'))
+	return sink.WriteAtomic(ctx, fs, join(f.Out, ManifestFile), append(raw, '\n'))
 }
 
 func remove(ctx context.Context, fs filesystem.Interface, name string) error {
@@ -240,50 +217,6 @@ func remove(ctx context.Context, fs filesystem.Interface, name string) error {
 		return fmt.Errorf("remove %s: the filesystem cannot remove", name)
 	}
 	return rm.Remove(ctx, name)
-}
-
-func rename(ctx context.Context, fs filesystem.Interface, from, to string) error {
-	rn, ok := fs.(filesystem.Renamer)
-	if !ok {
-		return fmt.Errorf("rename %s: the filesystem cannot rename", from)
-	}
-	if err := rn.Rename(ctx, from, to); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", from, to, err)
-	}
-	return nil
-}
-
-// writeAtomic writes data to final through a temporary name.
-func writeAtomic(ctx context.Context, fs filesystem.Interface, final string, data []byte) error {
-	dir, base := path.Split(final)
-	tmp := dir + sink.TempPrefix + base
-	w, err := fs.OpenWrite(ctx, tmp)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("commit %s: %w", tmp, err)
-	}
-	return rename(ctx, fs, tmp, final)
-}
-
-// countingHash counts and hashes the bytes written through it.
-type countingHash struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-// Write writes p through, counting and hashing what was written.
-func (c *countingHash) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }
 
 // join joins a local or object-store folder and a name.

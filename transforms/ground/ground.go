@@ -119,11 +119,7 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 			return err
 		}
 	}
-	lib, err := ort.FindLibrary(f.Cfg.OrtLib)
-	if err != nil {
-		return err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
 	tb, err := bundle.Load(f.Cfg.Teacher, bundle.KindGrounding)

@@ -110,11 +110,7 @@ type embedFn struct {
 // Setup opens the CLIP region encoder from the worker's shared session
 // cache. No teacher is loaded.
 func (f *embedFn) Setup(ctx context.Context) error {
-	lib, err := ort.FindLibrary(f.Cfg.OrtLib)
-	if err != nil {
-		return err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
 	cb, err := bundle.Load(f.Cfg.CLIP, bundle.KindCLIP)

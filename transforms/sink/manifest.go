@@ -93,7 +93,7 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results 
 		return err
 	}
 	defer fs.Close()
-	return writeAtomic(ctx, fs, final, append(raw, '\n'))
+	return WriteAtomic(ctx, fs, final, append(raw, '\n'))
 }
 
 // removeTemps deletes files of failed attempts under OUT/labels and

@@ -156,7 +156,7 @@ func TestWriteAtomicRetries(t *testing.T) {
 	f := newFlaky()
 	f.fail["close"] = []error{unavailable, unavailable}
 	f.fail["rename"] = []error{unavailable}
-	if err := writeAtomic(ctx, f, "gs://b/out/_shards/a.json", []byte("marker")); err != nil {
+	if err := WriteAtomic(ctx, f, "gs://b/out/_shards/a.json", []byte("marker")); err != nil {
 		t.Fatal(err)
 	}
 	if string(f.objects["gs://b/out/_shards/a.json"]) != "marker" || len(f.objects) != 1 {
@@ -170,7 +170,7 @@ func TestWriteAtomicRetries(t *testing.T) {
 	// temporary object gone and the final one in place.
 	f = newFlaky()
 	f.lostRename = true
-	if err := writeAtomic(ctx, f, "gs://b/out/m.json", []byte("x")); err != nil {
+	if err := WriteAtomic(ctx, f, "gs://b/out/m.json", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if string(f.objects["gs://b/out/m.json"]) != "x" || len(f.objects) != 1 {
@@ -179,7 +179,7 @@ func TestWriteAtomicRetries(t *testing.T) {
 
 	f = newFlaky()
 	f.fail["close"] = []error{&googleapi.Error{Code: 403, Message: "denied"}}
-	err := writeAtomic(ctx, f, "gs://b/out/m.json", []byte("x"))
+	err := WriteAtomic(ctx, f, "gs://b/out/m.json", []byte("x"))
 	if err == nil || !strings.Contains(err.Error(), "403") || f.calls["close"] != 1 {
 		t.Errorf("403: error %v after %d uploads, want one failed upload", err, f.calls["close"])
 	}

@@ -140,7 +140,7 @@ func (w *ShardWriter) Commit(ctx context.Context) (ShardResult, error) {
 	if err != nil {
 		return ShardResult{}, err
 	}
-	if err := writeAtomic(ctx, w.fs, join(join(w.cfg.Out, MarkerDir), w.name+".json"), raw); err != nil {
+	if err := WriteAtomic(ctx, w.fs, join(join(w.cfg.Out, MarkerDir), w.name+".json"), raw); err != nil {
 		return ShardResult{}, err
 	}
 	return w.res, nil
@@ -198,7 +198,10 @@ func Committed(ctx context.Context, cfg Config, shard string) (ShardResult, bool
 
 // writeAtomic writes data under a temporary name and renames it to final,
 // retrying object-store calls on transient faults.
-func writeAtomic(ctx context.Context, fs filesystem.Interface, final string, data []byte) error {
+// WriteAtomic writes data to final through a temporary name in the same
+// folder, retrying transient object-store faults, so a reader sees the
+// whole object or none of it.
+func WriteAtomic(ctx context.Context, fs filesystem.Interface, final string, data []byte) error {
 	i := len(final) - 1
 	for i >= 0 && final[i] != '/' {
 		i--
@@ -219,7 +222,7 @@ func CheckWritable(ctx context.Context, out string) error {
 		return fmt.Errorf("output %s: %w", out, err)
 	}
 	defer fs.Close()
-	if err := writeAtomic(ctx, fs, probe, []byte("ok")); err != nil {
+	if err := WriteAtomic(ctx, fs, probe, []byte("ok")); err != nil {
 		return fmt.Errorf("output %s is not writable: %w", out, err)
 	}
 	if rm, ok := fs.(filesystem.Remover); ok {
