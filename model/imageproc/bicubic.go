@@ -20,38 +20,50 @@ func cubic(x float64) float64 {
 }
 
 // taps holds, for each output pixel along one axis, the first source pixel
-// and the normalised weights of the source pixels it mixes.
+// and the normalised weights of the source pixels it mixes. Weights are
+// stored n to an output; cnt[o] of them are used (the rest are zero), and
+// start[o]+cnt[o] never passes the source's end.
 type taps struct {
 	start []int
+	cnt   []int
 	n     int
 	w     []float32 // len(start)*n
 }
 
 // bicubicTaps computes PIL-style antialiased bicubic weights mapping in
 // source pixels onto out: the kernel is stretched by the scale factor when
-// shrinking, and weights are normalised to sum to 1.
+// shrinking, and weights are normalised to sum to 1. Zero weights at either
+// end are trimmed.
 func bicubicTaps(in, out int) taps {
 	scale := float64(in) / float64(out)
 	support := 2.0
 	filterScale := math.Max(scale, 1)
 	support *= filterScale
 	n := int(math.Ceil(support))*2 + 1
-	t := taps{start: make([]int, out), n: n, w: make([]float32, out*n)}
+	t := taps{start: make([]int, out), cnt: make([]int, out), n: n, w: make([]float32, out*n)}
+	ws := make([]float64, n)
 	for o := range out {
 		center := (float64(o) + 0.5) * scale
 		lo := max(int(center-support+0.5), 0)
 		hi := min(int(center+support+0.5), in)
 		var sum float64
-		ws := make([]float64, n)
+		clear(ws)
 		for i := lo; i < hi && i-lo < n; i++ {
 			w := cubic((float64(i) - center + 0.5) / filterScale)
 			ws[i-lo] = w
 			sum += w
 		}
-		t.start[o] = lo
-		for k := range n {
+		first, last := 0, min(hi-lo, n)
+		for first < last && ws[first] == 0 {
+			first++
+		}
+		for last > first && ws[last-1] == 0 {
+			last--
+		}
+		t.start[o], t.cnt[o] = lo+first, last-first
+		for k := first; k < last; k++ {
 			if sum != 0 {
-				t.w[o*n+k] = float32(ws[k] / sum)
+				t.w[o*n+k-first] = float32(ws[k] / sum)
 			}
 		}
 	}
@@ -70,53 +82,66 @@ func (n Norm) ResizeNorm(dst []float32, src *image.RGBA, rect image.Rectangle, s
 		return
 	}
 	tx, ty := bicubicTaps(sw, size), bicubicTaps(sh, size)
-	// Horizontal pass: every source row of the crop → size columns, 3
-	// channels, still in 0–255.
-	mid := make([]float32, sh*size*3)
-	for y := range sh {
-		row := src.Pix[(rect.Min.Y+y-src.Rect.Min.Y)*src.Stride+(rect.Min.X-src.Rect.Min.X)*4:]
-		out := mid[y*size*3 : (y+1)*size*3]
+	// Horizontal pass, only over the source rows some output row reads:
+	// every such row of the crop → size columns, 3 channels, still in
+	// 0–255.
+	row0, row1 := sh, 0
+	for o, s := range ty.start {
+		row0, row1 = min(row0, s), max(row1, s+ty.cnt[o])
+	}
+	rows := max(row1-row0, 0)
+	stride := size * 3
+	mid := make([]float32, rows*stride)
+	rowf := make([]float32, sw*3) // one source row as floats, converted once
+	for y := range rows {
+		off := (rect.Min.Y+row0+y-src.Rect.Min.Y)*src.Stride + (rect.Min.X-src.Rect.Min.X)*4
+		row := src.Pix[off : off+sw*4]
+		for x := range sw {
+			q, f := row[x*4:x*4+3], rowf[x*3:x*3+3]
+			f[0], f[1], f[2] = float32(q[0]), float32(q[1]), float32(q[2])
+		}
+		out := mid[y*stride : (y+1)*stride]
 		for o := range size {
-			s := tx.start[o]
-			w := tx.w[o*tx.n : (o+1)*tx.n]
+			s, c := tx.start[o], tx.cnt[o]
+			w := tx.w[o*tx.n : o*tx.n+c]
+			p := rowf[s*3 : (s+c)*3]
 			var r, g, b float32
 			for k, wk := range w {
-				if wk == 0 || s+k >= sw {
-					continue
-				}
-				p := row[(s+k)*4:]
-				r += wk * float32(p[0])
-				g += wk * float32(p[1])
-				b += wk * float32(p[2])
+				q := p[k*3 : k*3+3]
+				r += wk * q[0]
+				g += wk * q[1]
+				b += wk * q[2]
 			}
 			out[o*3], out[o*3+1], out[o*3+2] = r, g, b
 		}
 	}
-	// Vertical pass, then clamp to 0–255 (PIL clamps too) and normalise.
+	// Vertical pass, row by row over contiguous memory, then clamp to
+	// 0–255 (PIL clamps too) and normalise into the planes.
 	mul, add := n.coeffs()
+	src0, src1, src2 := 0, 1, 2
+	if n.BGR {
+		src0, src2 = 2, 0
+	}
 	plane := size * size
+	acc := make([]float32, stride)
 	for o := range size {
-		s := ty.start[o]
-		w := ty.w[o*ty.n : (o+1)*ty.n]
+		clear(acc)
+		s, c := ty.start[o]-row0, ty.cnt[o]
+		for k, wk := range ty.w[o*ty.n : o*ty.n+c] {
+			m := mid[(s+k)*stride : (s+k+1)*stride]
+			m = m[:len(acc)]
+			for j, v := range m {
+				acc[j] += wk * v
+			}
+		}
+		d0 := dst[o*size : (o+1)*size]
+		d1 := dst[plane+o*size : plane+(o+1)*size]
+		d2 := dst[2*plane+o*size : 2*plane+(o+1)*size]
 		for x := range size {
-			var v [3]float32
-			for kk, wk := range w {
-				if wk == 0 || s+kk >= sh {
-					continue
-				}
-				m := mid[((s+kk)*size+x)*3:]
-				v[0] += wk * m[0]
-				v[1] += wk * m[1]
-				v[2] += wk * m[2]
-			}
-			for c := range 3 {
-				src := c
-				if n.BGR {
-					src = 2 - c
-				}
-				px := min(max(v[src], 0), 255)
-				dst[c*plane+o*size+x] = px*mul[c] + add[c]
-			}
+			px := acc[x*3 : x*3+3]
+			d0[x] = min(max(px[src0], 0), 255)*mul[0] + add[0]
+			d1[x] = min(max(px[src1], 0), 255)*mul[1] + add[1]
+			d2[x] = min(max(px[src2], 0), 255)*mul[2] + add[2]
 		}
 	}
 }
