@@ -76,15 +76,52 @@ func bicubicTaps(in, out int) taps {
 // floats). It works straight from the RGBA bytes, with no intermediate
 // image.
 func (n Norm) ResizeNorm(dst []float32, src *image.RGBA, rect image.Rectangle, size int) {
+	r, ok := newBicubic(src, rect, size)
+	if !ok {
+		return
+	}
+	// Vertical pass, row by row, then clamp to 0–255 (PIL clamps too) and
+	// normalise into the planes.
+	mul, add := n.coeffs()
+	src0, src1, src2 := 0, 1, 2
+	if n.BGR {
+		src0, src2 = 2, 0
+	}
+	plane := size * size
+	acc := make([]float32, r.stride)
+	for o := range size {
+		r.row(acc, o)
+		d0 := dst[o*size : (o+1)*size]
+		d1 := dst[plane+o*size : plane+(o+1)*size]
+		d2 := dst[2*plane+o*size : 2*plane+(o+1)*size]
+		for x := range size {
+			px := acc[x*3 : x*3+3]
+			d0[x] = min(max(px[src0], 0), 255)*mul[0] + add[0]
+			d1[x] = min(max(px[src1], 0), 255)*mul[1] + add[1]
+			d2[x] = min(max(px[src2], 0), 255)*mul[2] + add[2]
+		}
+	}
+}
+
+// bicubic is a crop resized horizontally, ready for the vertical pass
+// that ResizeNorm and ResizeHWC share.
+type bicubic struct {
+	mid    []float32 // the source rows some output row reads, each resized to size columns, RGB, 0–255
+	ty     taps
+	row0   int // the first source row of mid, relative to the crop
+	stride int // 3·size
+}
+
+// newBicubic runs the horizontal pass of the antialiased bicubic resize of
+// the rect part of src to size×size, only over the source rows some output
+// row reads. ok is false when rect holds no pixel of src.
+func newBicubic(src *image.RGBA, rect image.Rectangle, size int) (r bicubic, ok bool) {
 	rect = rect.Intersect(src.Rect)
 	sw, sh := rect.Dx(), rect.Dy()
 	if sw <= 0 || sh <= 0 {
-		return
+		return r, false
 	}
 	tx, ty := bicubicTaps(sw, size), bicubicTaps(sh, size)
-	// Horizontal pass, only over the source rows some output row reads:
-	// every such row of the crop → size columns, 3 channels, still in
-	// 0–255.
 	row0, row1 := sh, 0
 	for o, s := range ty.start {
 		row0, row1 = min(row0, s), max(row1, s+ty.cnt[o])
@@ -115,33 +152,20 @@ func (n Norm) ResizeNorm(dst []float32, src *image.RGBA, rect image.Rectangle, s
 			out[o*3], out[o*3+1], out[o*3+2] = r, g, b
 		}
 	}
-	// Vertical pass, row by row over contiguous memory, then clamp to
-	// 0–255 (PIL clamps too) and normalise into the planes.
-	mul, add := n.coeffs()
-	src0, src1, src2 := 0, 1, 2
-	if n.BGR {
-		src0, src2 = 2, 0
-	}
-	plane := size * size
-	acc := make([]float32, stride)
-	for o := range size {
-		clear(acc)
-		s, c := ty.start[o]-row0, ty.cnt[o]
-		for k, wk := range ty.w[o*ty.n : o*ty.n+c] {
-			m := mid[(s+k)*stride : (s+k+1)*stride]
-			m = m[:len(acc)]
-			for j, v := range m {
-				acc[j] += wk * v
-			}
-		}
-		d0 := dst[o*size : (o+1)*size]
-		d1 := dst[plane+o*size : plane+(o+1)*size]
-		d2 := dst[2*plane+o*size : 2*plane+(o+1)*size]
-		for x := range size {
-			px := acc[x*3 : x*3+3]
-			d0[x] = min(max(px[src0], 0), 255)*mul[0] + add[0]
-			d1[x] = min(max(px[src1], 0), 255)*mul[1] + add[1]
-			d2[x] = min(max(px[src2], 0), 255)*mul[2] + add[2]
+	return bicubic{mid: mid, ty: ty, row0: row0, stride: stride}, true
+}
+
+// row writes output row o, RGB interleaved, 0–255 but not yet clamped,
+// into acc (stride floats), reading contiguous rows of mid.
+func (r *bicubic) row(acc []float32, o int) {
+	clear(acc)
+	ty := r.ty
+	s, c := ty.start[o]-r.row0, ty.cnt[o]
+	for k, wk := range ty.w[o*ty.n : o*ty.n+c] {
+		m := r.mid[(s+k)*r.stride : (s+k+1)*r.stride]
+		m = m[:len(acc)]
+		for j, v := range m {
+			acc[j] += wk * v
 		}
 	}
 }
