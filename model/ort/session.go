@@ -163,11 +163,13 @@ func (s *Session) Release() { s.refs.Add(-1) }
 func (s *Session) Identity() string { return s.key.Identity }
 
 // Tensor is a named dense tensor passed to or returned from Run. Exactly
-// one of F32 and I64 is set.
+// one of F32, I64 and U8 is set; U8 is for inputs only (Run's outputs are
+// float32).
 type Tensor struct {
 	Shape []int64
 	F32   []float32
 	I64   []int64
+	U8    []uint8
 }
 
 // Run runs the graph on inputs, given in the order of the session's input
@@ -234,6 +236,8 @@ func newValue(t Tensor) (onnx.Value, error) {
 		return onnx.NewTensor(shape, t.F32)
 	case t.I64 != nil:
 		return onnx.NewTensor(shape, t.I64)
+	case t.U8 != nil:
+		return onnx.NewTensor(shape, t.U8)
 	}
 	return nil, errors.New("tensor has no data")
 }

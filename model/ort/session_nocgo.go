@@ -35,11 +35,13 @@ type Options struct {
 // Session is unavailable without cgo.
 type Session struct{}
 
-// Tensor is a named dense tensor.
+// Tensor is a named dense tensor. Exactly one of F32, I64 and U8 is set;
+// U8 is for inputs only.
 type Tensor struct {
 	Shape []int64
 	F32   []float32
 	I64   []int64
+	U8    []uint8
 }
 
 // SessionsCreated is always zero without cgo.
