@@ -63,7 +63,8 @@ func Load(dir, want string) (*Bundle, error) {
 // kind; that every file a field names is listed, under a plain relative
 // name inside the bundle folder (no "..", no absolute path), with a sha256
 // of 64 hex digits; the box format, logits activation and tokenizer a kind
-// needs; and image and text sizes in range. Errors wrap ErrInvalid.
+// needs; the image input type; and image and text sizes in range. Errors
+// wrap ErrInvalid.
 func ParseManifest(raw []byte) (Manifest, error) {
 	m, err := parseManifest(raw)
 	if err != nil {
@@ -159,6 +160,9 @@ func (m *Manifest) check() error {
 	if im.ChannelOrder != "" && im.ChannelOrder != "RGB" && im.ChannelOrder != "BGR" {
 		return fmt.Errorf("image.channel_order %q: want RGB or BGR", im.ChannelOrder)
 	}
+	if im.Input != "" && im.Input != InputFloat32NCHW && im.Input != InputUInt8NHWC {
+		return fmt.Errorf("image.input %q: want %s or %s", im.Input, InputFloat32NCHW, InputUInt8NHWC)
+	}
 	if m.Text.MaxTokens < 0 || m.Text.ContextLength < 0 {
 		return fmt.Errorf("text.max_tokens %d and text.context_length %d must not be negative", m.Text.MaxTokens, m.Text.ContextLength)
 	}
@@ -180,17 +184,18 @@ func (b *Bundle) validate() error {
 		}
 	}
 	var graphs []graphSpec
+	img := imageTensor(m.Image)
 	switch m.Kind {
 	case KindGrounding:
 		graphs = append(graphs, graphSpec{file: m.ONNX, ins: []tensorSpec{
-			{InImage, floatType, 4, true}, {InInputIDs, int64Type, 2, true}, {InAttentionMask, int64Type, 2, true},
+			img, {InInputIDs, int64Type, 2, true}, {InAttentionMask, int64Type, 2, true},
 			{InPixelMask, int64Type, 3, false}, {InTokenTypeIDs, int64Type, 2, false},
 		}, outs: []tensorSpec{
 			{OutBoxes, floatType, 3, true}, {OutLogits, floatType, 3, true}, {OutCenterness, floatType, 2, false},
 		}})
 	case KindCLIP:
 		graphs = append(graphs, graphSpec{file: m.ImageONNX,
-			ins:  []tensorSpec{{InImage, floatType, 4, true}},
+			ins:  []tensorSpec{img},
 			outs: []tensorSpec{{OutImageEmbeds, floatType, 2, true}}})
 		if m.TextONNX != "" {
 			graphs = append(graphs, graphSpec{file: m.TextONNX,
@@ -199,7 +204,7 @@ func (b *Bundle) validate() error {
 		}
 		if m.RegionONNX != "" {
 			graphs = append(graphs, graphSpec{file: m.RegionONNX,
-				ins:  []tensorSpec{{InImage, floatType, 4, true}, {InBoxes, floatType, 2, true}},
+				ins:  []tensorSpec{img, {InBoxes, floatType, 2, true}},
 				outs: []tensorSpec{{OutRegionEmbeds, floatType, 2, true}}})
 		}
 	}

@@ -87,12 +87,23 @@ func (b *Bundle) checkGraph(g graphSpec) error {
 		return err
 	}
 	var errs []error
-	errs = append(errs, match(g.file, "input", b.Manifest.Inputs, g.ins, ins)...)
-	errs = append(errs, match(g.file, "output", b.Manifest.Outputs, g.outs, outs)...)
+	errs = append(errs, match(g.file, "input", b.Manifest.Inputs, g.ins, ins, b.Manifest.Image.Input)...)
+	errs = append(errs, match(g.file, "output", b.Manifest.Outputs, g.outs, outs, "")...)
 	return errors.Join(errs...)
 }
 
-func match(file, side string, names map[string]string, specs []tensorSpec, have []Tensor) []error {
+// imageTensor is the spec of a graph's image input: float32 [B,3,H,W], or
+// uint8 [B,H,W,3] when the manifest's image.input says uint8_nhwc.
+func imageTensor(im ImageSpec) tensorSpec {
+	if im.UInt8() {
+		return tensorSpec{InImage, uint8Type, 4, true}
+	}
+	return tensorSpec{InImage, floatType, 4, true}
+}
+
+// match checks the tensors a graph has against specs; imageInput is the
+// manifest's image.input, named in an image input's type error.
+func match(file, side string, names map[string]string, specs []tensorSpec, have []Tensor, imageInput string) []error {
 	var errs []error
 	for _, s := range specs {
 		name, ok := names[s.role]
@@ -110,10 +121,16 @@ func match(file, side string, names map[string]string, specs []tensorSpec, have 
 			continue
 		}
 		t := have[i]
-		okElem := t.Elem == s.elem || (s.role == InImage && side == "input" && t.Elem == uint8Type)
-		if !okElem {
-			errs = append(errs, fmt.Errorf("%s: %s %q has element type %s, want %s", file, side, name,
-				onnxpb.TensorProto_DataType(t.Elem), onnxpb.TensorProto_DataType(s.elem)))
+		if t.Elem != s.elem {
+			hint := ""
+			if s.role == InImage && side == "input" {
+				if imageInput == "" {
+					imageInput = InputFloat32NCHW
+				}
+				hint = fmt.Sprintf(" (image.input is %s)", imageInput)
+			}
+			errs = append(errs, fmt.Errorf("%s: %s %q has element type %s, want %s%s", file, side, name,
+				onnxpb.TensorProto_DataType(t.Elem), onnxpb.TensorProto_DataType(s.elem), hint))
 		}
 		if len(t.Dims) != s.rank {
 			errs = append(errs, fmt.Errorf("%s: %s %q has rank %d, want %d", file, side, name, len(t.Dims), s.rank))

@@ -20,6 +20,18 @@ const (
 	BoxXYXYPixels = "xyxy_pixels"
 )
 
+// Image inputs a bundle's graphs may take (ImageSpec.Input).
+const (
+	// InputFloat32NCHW is the default: [B,3,H,W] float32, normalised on
+	// the host with the image spec's scale, mean and std.
+	InputFloat32NCHW = "float32_nchw"
+	// InputUInt8NHWC is raw 0–255 pixels, [B,H,W,3] uint8 in the bundle's
+	// channel order; the graph casts, normalises with the spec's scale,
+	// mean and std, and transposes. It moves a quarter of the bytes of
+	// InputFloat32NCHW to a GPU.
+	InputUInt8NHWC = "uint8_nhwc"
+)
+
 // Tensor roles a manifest maps to graph tensor names.
 const (
 	InImage         = "image"
@@ -81,7 +93,16 @@ type ImageSpec struct {
 	Scale float32    `json:"scale"`
 	Mean  [3]float32 `json:"mean"`
 	Std   [3]float32 `json:"std"`
+	// Input is the image tensor the graphs take: "" or InputFloat32NCHW
+	// (the host normalises with Scale, Mean and Std) or InputUInt8NHWC
+	// (raw pixels; the graph normalises with them). It applies to the
+	// grounding graph's image, the CLIP image tower's and the region
+	// graph's.
+	Input string `json:"input,omitempty"`
 }
+
+// UInt8 reports whether the graphs take raw uint8 NHWC pixels.
+func (s ImageSpec) UInt8() bool { return s.Input == InputUInt8NHWC }
 
 // TextSpec is the bundle's tokenizer.
 type TextSpec struct {
