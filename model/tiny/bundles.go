@@ -18,6 +18,12 @@ type BundleOptions struct {
 	// ShortestEdge and MaxSize are the teacher's resize rule (defaults 256
 	// and 416: small, so the CPU demo is quick).
 	ShortestEdge, MaxSize int
+	// UInt8Input makes the image-taking graphs (teacher, CLIP image tower
+	// and region graph) take raw uint8 NHWC pixels, model.json's image.input
+	// uint8_nhwc: the same graphs and weights behind a prefix that casts,
+	// normalises with the bundle's scale, mean and std, and transposes to
+	// NCHW.
+	UInt8Input bool
 }
 
 // Bundle names of the tiny models.
@@ -51,9 +57,27 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	if err != nil {
 		return nil, nil, err
 	}
+	teacherImage := bundle.ImageSpec{Resize: "shortest_edge", ShortestEdge: o.ShortestEdge, MaxSize: o.MaxSize, PadMultiple: 32,
+		ChannelOrder: "RGB", Scale: 255, Mean: [3]float32{123.675, 116.28, 103.53}, Std: [3]float32{58.395, 57.12, 57.375}}
+	clipImage := bundle.ImageSpec{Resize: "square", Size: CLIPImageSize, ChannelOrder: "RGB", Scale: 1,
+		Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}}
+	// pixels puts the uint8 prefix in front of an image-taking graph when
+	// UInt8Input asks for it.
+	pixels := func(model []byte, spec bundle.ImageSpec) ([]byte, error) {
+		if !o.UInt8Input {
+			return model, nil
+		}
+		return withUInt8Input(model, "pixel_values", spec)
+	}
+	if o.UInt8Input {
+		teacherImage.Input, clipImage.Input = bundle.InputUInt8NHWC, bundle.InputUInt8NHWC
+	}
 	graph, err := Grounding(&g)
 	if err != nil {
 		return nil, nil, err
+	}
+	if graph, err = pixels(graph, teacherImage); err != nil {
+		return nil, nil, fmt.Errorf("tiny teacher: %w", err)
 	}
 	vocab := WordPieceVocab(g.VocabSize)
 	teacher, err = bundle.Write(filepath.Join(dir, "teacher"), bundle.Manifest{
@@ -62,9 +86,8 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 		Outputs:          map[string]string{bundle.OutBoxes: "pred_boxes", bundle.OutLogits: "logits"},
 		BoxFormat:        bundle.BoxCXCYWHNorm,
 		LogitsActivation: "none",
-		Image: bundle.ImageSpec{Resize: "shortest_edge", ShortestEdge: o.ShortestEdge, MaxSize: o.MaxSize, PadMultiple: 32,
-			ChannelOrder: "RGB", Scale: 255, Mean: [3]float32{123.675, 116.28, 103.53}, Std: [3]float32{58.395, 57.12, 57.375}},
-		Text: bundle.TextSpec{Tokenizer: "wordpiece", Vocab: "vocab.txt", Lowercase: true, MaxTokens: 256},
+		Image:            teacherImage,
+		Text:             bundle.TextSpec{Tokenizer: "wordpiece", Vocab: "vocab.txt", Lowercase: true, MaxTokens: 256},
 	}, map[string][]byte{"model.onnx": graph, "vocab.txt": []byte(strings.Join(vocab, "\n") + "\n")})
 	if err != nil {
 		return nil, nil, fmt.Errorf("tiny teacher: %w", err)
@@ -81,9 +104,15 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	if err != nil {
 		return nil, nil, err
 	}
+	if img, err = pixels(img, clipImage); err != nil {
+		return nil, nil, fmt.Errorf("tiny clip: %w", err)
+	}
 	region, err := CLIPRegion(&c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if region, err = pixels(region, clipImage); err != nil {
+		return nil, nil, fmt.Errorf("tiny clip: %w", err)
 	}
 	text, err := CLIPText(&c)
 	if err != nil {
@@ -95,9 +124,8 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 		Outputs: map[string]string{bundle.OutImageEmbeds: "image_embeds", bundle.OutRegionEmbeds: "region_embeds",
 			bundle.OutTextEmbeds: "text_embeds"},
 		EmbeddingDim: c.EmbedDim,
-		Image: bundle.ImageSpec{Resize: "square", Size: CLIPImageSize, ChannelOrder: "RGB", Scale: 1,
-			Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}},
-		Text: bundle.TextSpec{Tokenizer: "clip_bpe", Vocab: bpe.VocabFile, ContextLength: CLIPContextLength},
+		Image:        clipImage,
+		Text:         bundle.TextSpec{Tokenizer: "clip_bpe", Vocab: bpe.VocabFile, ContextLength: CLIPContextLength},
 	}, map[string][]byte{
 		"image.onnx": img, "region.onnx": region, "text.onnx": text,
 		bpe.VocabFile: bpe.DefaultVocab(), bpe.LicenseFile: bpe.DefaultVocabLicense(),

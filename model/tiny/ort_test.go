@@ -76,12 +76,14 @@ func needORT(tb testing.TB) {
 	}
 }
 
-// feed is one named model input: float32 when f32 is set, else int64.
+// feed is one named model input: float32 when f32 is set, uint8 when u8
+// is, else int64.
 type feed struct {
 	name  string
 	shape []int64
 	f32   []float32
 	i64   []int64
+	u8    []uint8
 }
 
 // tensor is a copied-out float32 model output.
@@ -166,9 +168,12 @@ func makeInputs(names []string, feeds []feed) ([]ort.Value, error) {
 			v   ort.Value
 			err error
 		)
-		if f.f32 != nil {
+		switch {
+		case f.f32 != nil:
 			v, err = ort.NewTensor(ort.NewShape(f.shape...), f.f32)
-		} else {
+		case f.u8 != nil:
+			v, err = ort.NewTensor(ort.NewShape(f.shape...), f.u8)
+		default:
 			v, err = ort.NewTensor(ort.NewShape(f.shape...), f.i64)
 		}
 		if err != nil {
