@@ -19,6 +19,9 @@ var environment struct {
 	lib      string
 	sessions map[Key]*Session
 	created  atomic.Int64
+	// epLibs holds the plugin execution-provider libraries registered
+	// with the environment, by absolute path (providers.go).
+	epLibs map[string]bool
 }
 
 // Init loads the ONNX Runtime shared library at lib and creates the
@@ -64,12 +67,18 @@ type Key struct {
 	Options
 }
 
-// Options are the per-session settings.
+// Options are the per-session settings. They are plain values, so a DoFn
+// config holding them survives JSON serialisation to workers.
 type Options struct {
-	// Provider is "cpu" (default) or "cuda".
+	// Provider is the execution provider: "cpu" (the default, also ""),
+	// "cuda" or "tensorrt". providers.go says how a GPU provider is found.
 	Provider string
-	// DeviceID selects the GPU for the cuda provider.
+	// DeviceID selects the GPU for the cuda and tensorrt providers.
 	DeviceID int
+	// EPLib is the path of a plugin execution-provider library, such as
+	// libonnxruntime_providers_cuda.so, to take the cuda or tensorrt
+	// provider from; empty takes it from the loaded ONNX Runtime.
+	EPLib string
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
 	// choose (one per core).
 	IntraOpThreads int
@@ -118,41 +127,6 @@ func Acquire(key Key, inputs, outputs []string) (*Session, error) {
 	environment.sessions[key] = s
 	environment.created.Add(1)
 	return s, nil
-}
-
-func sessionOptions(o Options) (*onnx.SessionOptions, error) {
-	opts, err := onnx.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	if o.IntraOpThreads > 0 {
-		if err := opts.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
-			opts.Destroy()
-			return nil, err
-		}
-	}
-	switch o.Provider {
-	case "", "cpu":
-	case "cuda":
-		cuda, err := onnx.NewCUDAProviderOptions()
-		if err != nil {
-			opts.Destroy()
-			return nil, fmt.Errorf("cuda provider: %w", err)
-		}
-		defer cuda.Destroy()
-		if err := cuda.Update(map[string]string{"device_id": fmt.Sprint(o.DeviceID)}); err != nil {
-			opts.Destroy()
-			return nil, fmt.Errorf("cuda provider: %w", err)
-		}
-		if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
-			opts.Destroy()
-			return nil, fmt.Errorf("cuda provider: %w", err)
-		}
-	default:
-		opts.Destroy()
-		return nil, fmt.Errorf("unknown provider %q (want cpu or cuda)", o.Provider)
-	}
-	return opts, nil
 }
 
 // Release drops the caller's reference. The session stays cached for the

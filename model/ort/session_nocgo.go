@@ -29,6 +29,7 @@ type Key struct {
 type Options struct {
 	Provider       string
 	DeviceID       int
+	EPLib          string
 	IntraOpThreads int
 }
 

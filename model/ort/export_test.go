@@ -1,0 +1,20 @@
+//go:build cgo
+
+package ort
+
+import onnx "github.com/yalue/onnxruntime_go"
+
+// OnnxPinned is the onnxruntime_go version epdevices.go is written for.
+const OnnxPinned = onnxPinned
+
+// CheckShim exposes checkShim.
+var CheckShim = checkShim
+
+// AppendDevice appends the device of execution provider ep with the given
+// hardware type and id to opts through the same path the cuda and
+// tensorrt providers take (SessionOptionsAppendExecutionProvider_V2).
+func AppendDevice(opts *onnx.SessionOptions, ep, hardware string, deviceID int) error {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	return appendDevice(opts, []string{ep}, hardware, deviceID, nil)
+}
