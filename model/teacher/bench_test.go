@@ -3,12 +3,15 @@ package teacher
 import (
 	"context"
 	"testing"
+
+	"github.com/groundbeam/groundbeam/model/tiny"
 )
 
 // benchBatch is 4 images of 640×480 (the tiny bundle resizes them to
-// 341×256, padded to 352×256) with a caption prompt of 3 phrases.
-func benchBatch(b *testing.B) (*Teacher, []Item) {
-	tc := tinyTeacher(b, nil, nil)
+// 341×256, padded to 352×256) with a caption prompt of 3 phrases, for the
+// tiny teacher written with bo.
+func benchBatch(b *testing.B, bo *tiny.BundleOptions) (*Teacher, []Item) {
+	tc := tinyTeacher(b, bo, nil)
 	enc := tc.EncodeCaption("a red square and a blue circle on a grey background")
 	items := make([]Item, 4)
 	for i := range items {
@@ -20,7 +23,7 @@ func benchBatch(b *testing.B) (*Teacher, []Item) {
 // BenchmarkDetect is the teacher's whole batch call: resize, normalize,
 // pad, tensors, one session run, post-processing.
 func BenchmarkDetect(b *testing.B) {
-	tc, items := benchBatch(b)
+	tc, items := benchBatch(b, nil)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := tc.Detect(ctx, items); err != nil {
@@ -33,7 +36,7 @@ func BenchmarkDetect(b *testing.B) {
 // batch, prepared once: what Detect costs beyond it is the batching
 // layer's overhead.
 func BenchmarkSessionOnly(b *testing.B) {
-	tc, items := benchBatch(b)
+	tc, items := benchBatch(b, nil)
 	imgs := tc.prepare(items)
 	idx := []int{0, 1, 2, 3}
 	prompts := []Encoded{items[0].Prompt, items[1].Prompt, items[2].Prompt, items[3].Prompt}
@@ -47,10 +50,24 @@ func BenchmarkSessionOnly(b *testing.B) {
 }
 
 // BenchmarkPrepare is the image half of the overhead: resize, normalize,
-// pad.
+// pad; for a float32 NCHW graph and for a uint8 NHWC one (no
+// normalisation on the host), with the image tensor's bytes per batch,
+// what a GPU worker copies to the device.
 func BenchmarkPrepare(b *testing.B) {
-	tc, items := benchBatch(b)
-	for b.Loop() {
-		tc.prepare(items)
+	for _, c := range []struct {
+		name string
+		bo   *tiny.BundleOptions
+	}{
+		{"float32_nchw", nil},
+		{"uint8_nhwc", &tiny.BundleOptions{UInt8Input: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			tc, items := benchBatch(b, c.bo)
+			var p prepared
+			for b.Loop() {
+				p = tc.prepare(items)
+			}
+			b.ReportMetric(float64(p.bytes()), "bytes/batch")
+		})
 	}
 }
