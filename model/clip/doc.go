@@ -26,6 +26,14 @@
 // sampling, whole vs fractional pixels); Encoder.RegionGraph says which is
 // in use, for provenance.
 //
+// A bundle whose image.input is uint8_nhwc takes raw pixels and
+// normalises them in its graphs: the region graph gets the same full
+// image as [1,H,W,3] uint8, and the image tower the same crops as
+// [N,224,224,3] uint8, each bicubic result rounded to whole levels as PIL
+// gives it (the float path keeps the fractions), so CPU-crop embeddings
+// differ slightly from a float bundle's. Either moves a quarter of the
+// float tensor's bytes to the device.
+//
 // # Text
 //
 // TextEncoder.EmbedNames formats every class name into every template

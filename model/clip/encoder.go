@@ -80,6 +80,7 @@ type Encoder struct {
 	opts   Options
 	size   int
 	norm   imageproc.Norm
+	uint8  bool // the graph takes uint8 NHWC pixels
 }
 
 // Open acquires from the process's session cache the graph the encoder
@@ -98,7 +99,8 @@ func Open(b *bundle.Bundle, opts *Options) (*Encoder, error) {
 		return nil, err
 	}
 	e := &Encoder{b: b, opts: o, size: m.Image.Size, region: m.RegionONNX != "" && !o.CPUCrops,
-		norm: imageproc.Norm{BGR: m.Image.ChannelOrder == "BGR", Scale: m.Image.Scale, Mean: m.Image.Mean, Std: m.Image.Std}}
+		norm:  imageproc.Norm{BGR: m.Image.ChannelOrder == "BGR", Scale: m.Image.Scale, Mean: m.Image.Mean, Std: m.Image.Std},
+		uint8: m.Image.UInt8()}
 	if e.size <= 0 {
 		e.size = 224
 	}
@@ -189,19 +191,41 @@ func (e *Encoder) fillCrop(dst []float32, r Region, scale float64) {
 	e.norm.ResizeNorm(dst, img, rect, e.size)
 }
 
+// fillCropHWC is fillCrop for a uint8 tower: the same crop and resize,
+// rounded to whole levels, written HWC in the bundle's channel order into
+// dst (3·size·size bytes).
+func (e *Encoder) fillCropHWC(dst []uint8, r Region, scale float64) {
+	img := r.Image
+	rect := CropRect(r.Box, scale, img.Rect.Dx(), img.Rect.Dy()).Add(img.Rect.Min)
+	e.norm.ResizeHWC(dst, img, rect, e.size)
+}
+
 // embedCrops is the CPU path: crops of up to Batch at a time through the
 // image tower, each embedding normalised and added to its region's sum.
 func (e *Encoder) embedCrops(ctx context.Context, regions []Region, out [][]float32) error {
 	px := 3 * e.size * e.size
 	n := len(regions) * len(e.opts.Scales)
-	buf := make([]float32, min(n, e.opts.Batch)*px)
+	var buf []float32 // [N,3,size,size], or for a uint8 tower
+	var buf8 []uint8  // [N,size,size,3]
+	if e.uint8 {
+		buf8 = make([]uint8, min(n, e.opts.Batch)*px)
+	} else {
+		buf = make([]float32, min(n, e.opts.Batch)*px)
+	}
 	owners := make([]int, 0, min(n, e.opts.Batch))
 	flush := func() error {
 		if len(owners) == 0 {
 			return nil
 		}
 		k := len(owners)
-		res, err := e.tower.Run(ctx, []ort.Tensor{{Shape: []int64{int64(k), 3, int64(e.size), int64(e.size)}, F32: buf[:k*px]}})
+		s := int64(e.size)
+		var in ort.Tensor
+		if e.uint8 {
+			in = ort.Tensor{Shape: []int64{int64(k), s, s, 3}, U8: buf8[:k*px]}
+		} else {
+			in = ort.Tensor{Shape: []int64{int64(k), 3, s, s}, F32: buf[:k*px]}
+		}
+		res, err := e.tower.Run(ctx, []ort.Tensor{in})
 		if err != nil {
 			return err
 		}
@@ -217,7 +241,11 @@ func (e *Encoder) embedCrops(ctx context.Context, regions []Region, out [][]floa
 		}
 		for _, s := range e.opts.Scales {
 			k := len(owners)
-			e.fillCrop(buf[k*px:(k+1)*px], r, s)
+			if e.uint8 {
+				e.fillCropHWC(buf8[k*px:(k+1)*px], r, s)
+			} else {
+				e.fillCrop(buf[k*px:(k+1)*px], r, s)
+			}
 			owners = append(owners, i)
 			if len(owners) == e.opts.Batch {
 				if err := flush(); err != nil {
