@@ -108,9 +108,32 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // addSessionFlags registers the ONNX Runtime flags every job takes.
 func addSessionFlags(fs *flag.FlagSet, lib *string, s *ort.Options) {
 	fs.StringVar(lib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache that make deps fills)")
-	fs.StringVar(&s.Provider, "provider", "cpu", "ONNX Runtime execution provider: cpu or cuda")
-	fs.IntVar(&s.DeviceID, "device-id", 0, "GPU to use with --provider=cuda")
+	s.Provider = "cpu"
+	fs.Var(providerFlag{&s.Provider}, "provider", "ONNX Runtime execution `provider`: cpu, cuda or tensorrt (docs/gpu.md)")
+	fs.IntVar(&s.DeviceID, "device-id", 0, "GPU to use with --provider cuda or tensorrt")
+	fs.StringVar(&s.EPLib, "ort-ep-lib", "", "plugin execution provider library for --provider cuda or tensorrt, e.g. libonnxruntime_providers_cuda.so (default: the ONNX Runtime library's own provider, or the one beside it)")
 	fs.IntVar(&s.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+}
+
+// providerFlag is --provider: a name ort.CheckProvider accepts, so a typo
+// is a usage error when flags are parsed.
+type providerFlag struct{ p *string }
+
+// String returns the provider.
+func (f providerFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+// Set checks and stores the provider.
+func (f providerFlag) Set(v string) error {
+	if err := ort.CheckProvider(v); err != nil {
+		return err
+	}
+	*f.p = v
+	return nil
 }
 
 // addBeamFlags registers --log-level and Beam's own pipeline flags (as the

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/groundbeam/groundbeam/model/glip"
-	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/label"
 	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/pipelines/vocab"
@@ -42,10 +41,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://)")
 	fs.StringVar(&cfg.Teacher, "teacher", "", "grounding model bundle folder")
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
-	fs.StringVar(&cfg.OrtLib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache make deps fills)")
-	fs.StringVar(&cfg.Session.Provider, "provider", "cpu", "ONNX Runtime execution provider: cpu or cuda")
-	fs.IntVar(&cfg.Session.DeviceID, "device-id", 0, "GPU to use with --provider=cuda")
-	fs.IntVar(&cfg.Session.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	addSessionFlags(fs, &cfg.OrtLib, &cfg.Session)
 	fs.IntVar(&cfg.BatchSize, "batch-size", 8, "pairs per teacher call")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
