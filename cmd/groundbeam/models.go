@@ -24,6 +24,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	heavy := fs.Int("heavy", 0, "extra hidden layers in the tiny teacher, to make inference dominate as with real models")
 	seed := fs.Uint64("seed", 1, "weight seed (a different seed gives a different CLIP)")
 	edge := fs.Int("shortest-edge", 256, "teacher resize: shortest edge")
+	u8 := fs.Bool("uint8", false, "graphs take raw uint8 NHWC pixels and normalise them themselves (model.json image.input uint8_nhwc)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -36,6 +37,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Grounding:    &tiny.GroundingOptions{HeavyLayers: *heavy, Seed: *seed},
 		CLIP:         &tiny.CLIPOptions{Seed: *seed},
 		ShortestEdge: *edge,
+		UInt8Input:   *u8,
 	})
 	if err != nil {
 		return err
