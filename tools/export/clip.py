@@ -384,10 +384,12 @@ def main():
         ap.error("--pretrained goes with --open-clip")
 
     out = os.path.abspath(args.out)
-    common.prepare_folder(out, args.overwrite)
+    if os.path.exists(out) and os.listdir(out) and not args.overwrite:
+        raise ExportError(f"{out} exists and is not empty (pass --overwrite to replace it)")
     precision = common.pick_precision(args.fp16, FP32_TOLERANCE, FP16_TOLERANCE, args.tolerance)
     print(f"loading CLIP ({'random init ' + args.arch if args.random_init else args.hf or args.open_clip})")
     parts = load_parts(args)
+    common.prepare_folder(out, args.overwrite)
     print(f"exporting to {out}: image {parts.image_size}px, D={parts.embed_dim}, {precision.name}, {args.input}")
     m = export_clip(parts, out, name=args.name or os.path.basename(out.rstrip("/")), input_kind=args.input,
                     fp16=args.fp16, text=not args.no_text, region=not args.no_region,

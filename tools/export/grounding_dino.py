@@ -299,7 +299,8 @@ def main():
     torch = common.require("torch")
     np = common.require("numpy")
     out = os.path.abspath(args.out)
-    common.prepare_folder(out, args.overwrite)
+    if os.path.exists(out) and os.listdir(out) and not args.overwrite:
+        raise ExportError(f"{out} exists and is not empty (pass --overwrite to replace it)")
     precision = common.pick_precision(args.fp16, FP32_TOLERANCE, FP16_TOLERANCE, args.tolerance)
     uint8 = args.input == common.INPUT_UINT8_NHWC
     dev = common.device_of(args.device)
@@ -311,6 +312,7 @@ def main():
 
     print(f"loading Grounding DINO ({'random init' if args.random_init else args.hf})")
     model, tok, vocab, mean, std, source = load(args)
+    common.prepare_folder(out, args.overwrite)
     model = model.to(dev).float()
     modeling = sys.modules[type(model).__module__]
     normalize = common.make_uint8_normalize(mean, std, 1.0).to(dev) if uint8 else None
