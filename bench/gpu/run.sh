@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# GPU benchmark: PyTorch eager vs groundbeam's ONNX Runtime path, same run,
+# same machine. See bench/gpu/README.md for what it measures and the
+# `groundbeam bench-session` contract it relies on.
+#
+#   bench/gpu/run.sh [OUT]
+#
+# Environment:
+#   PYTHON          python with torch (CUDA), transformers, onnx (default python3)
+#   ORT_EP_LIB      libonnxruntime_providers_cuda.so for the plugin EP route (optional)
+#   GROUNDBEAM_ORT_LIB  libonnxruntime.so the Go side loads (as everywhere in groundbeam)
+#   CLIP_ITERS, GDINO_ITERS  timed iterations (default 50 and 10)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUT="${1:-$(mktemp -d -t groundbeam-gpu-bench-XXXXXX)}"
+PY="${PYTHON:-python3}"
+CLIP_ITERS="${CLIP_ITERS:-50}"
+GDINO_ITERS="${GDINO_ITERS:-10}"
+
+die() { echo "bench/gpu: $*" >&2; exit 2; }
+
+# --- preconditions: fail clearly, before any work -------------------------
+command -v nvidia-smi >/dev/null 2>&1 || die "no GPU: nvidia-smi is not on PATH"
+nvidia-smi -L >/dev/null 2>&1 || die "no GPU: nvidia-smi -L fails ($(nvidia-smi -L 2>&1 | head -1))"
+command -v "$PY" >/dev/null 2>&1 || die "$PY not found (set PYTHON)"
+"$PY" -c 'import torch' 2>/dev/null || die "torch is not importable by $PY (pip install torch)"
+"$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' ||
+  die "torch is installed but torch.cuda.is_available() is False (CPU-only torch or driver mismatch)"
+for m in transformers onnx numpy PIL; do
+  "$PY" -c "import $m" 2>/dev/null || die "$m is not importable by $PY (see tools/export/README.md)"
+done
+command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build groundbeam)"
+
+mkdir -p "$OUT"
+echo "bench/gpu: results and bundles in $OUT"
+nvidia-smi -L | tee "$OUT/gpu.txt"
+
+GB="$OUT/groundbeam"
+(cd "$ROOT" && go build -o "$GB" ./cmd/groundbeam)
+"$GB" bench-session --help >/dev/null 2>&1 ||
+  die "this groundbeam has no bench-session command (contract: bench/gpu/README.md)"
+EP_ARGS=()
+if [[ -n "${ORT_EP_LIB:-}" ]]; then EP_ARGS=(--ort-ep-lib "$ORT_EP_LIB"); fi
+
+# --- bundles: random init, real shapes ------------------------------------
+echo "== export CLIP ViT-B/32 (random init, fp16, uint8 input)"
+"$PY" "$ROOT/tools/export/clip.py" --random-init --arch ViT-B/32 --fp16 --device cuda \
+  --allow-parity-failure --overwrite "$OUT/clip-b32-fp16" | tee "$OUT/export-clip.log"
+echo "== export Grounding DINO-T (random init, fp32, uint8 input)"
+"$PY" "$ROOT/tools/export/grounding_dino.py" --random-init --device cuda \
+  --allow-parity-failure --overwrite "$OUT/gdino-t" | tee "$OUT/export-gdino.log"
+
+# --- PyTorch eager ---------------------------------------------------------
+echo "== PyTorch eager"
+"$PY" "$ROOT/bench/gpu/torch_bench.py" clip --batch 256 --iters "$CLIP_ITERS" | tee "$OUT/torch-clip.json"
+"$PY" "$ROOT/bench/gpu/torch_bench.py" grounding --batch 8 --height 800 --width 1333 --iters "$GDINO_ITERS" |
+  tee "$OUT/torch-gdino.json"
+
+# --- groundbeam (ONNX Runtime, CUDA) ---------------------------------------
+echo "== groundbeam bench-session"
+"$GB" bench-session --bundle "$OUT/clip-b32-fp16" --graph image --batch 256 --iters "$CLIP_ITERS" \
+  --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 | tee "$OUT/go-clip.json"
+"$GB" bench-session --bundle "$OUT/gdino-t" --graph grounding --batch 8 --iters "$GDINO_ITERS" \
+  --height 800 --width 1344 --tokens 32 --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
+  tee "$OUT/go-gdino.json"
+
+# --- summary ---------------------------------------------------------------
+"$PY" - "$OUT" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    with open(os.path.join(out, name)) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+rows = [("CLIP ViT-B/32 image, batch 256", load("torch-clip.json"), load("go-clip.json")),
+        ("Grounding DINO-T, batch 8, 800x1333 (Go: 800x1344)", load("torch-gdino.json"), load("go-gdino.json"))]
+print()
+print(f"{'graph':52} {'torch img/s':>12} {'go img/s':>10} {'go/torch':>9} {'torch gpu-cpu':>14} {'go gpu-cpu':>11}")
+for name, t, g in rows:
+    ratio = g["images_per_s"] / t["images_per_s"] if t["images_per_s"] else float("nan")
+    gd = g.get("max_abs_diff_cpu")
+    print(f"{name:52} {t['images_per_s']:12.1f} {g['images_per_s']:10.1f} {ratio:9.2f} "
+          f"{t['max_abs_diff_gpu_cpu']:14.3g} {gd if gd is None else format(gd, '.3g'):>11}")
+print(f"\ndevice: {load('torch-clip.json').get('device')}; torch {load('torch-clip.json').get('torch')}")
+EOF
