@@ -111,7 +111,7 @@ def text_masks(input_ids):
     grid = posf[None, None, :]
     nxt = torch.where(sp & after, grid, far).amin(-1)    # first special at or after j
     prv = torch.where(sp & ~after, grid, none).amax(-1)  # last special before j
-    valid = (nxt > 0) & (nxt < (n - 1))
+    valid = (nxt > 0) & (nxt < posf[-1])  # posf[-1] = T-1, kept as a float tensor while tracing
     block = torch.where(valid, nxt, -1.0 - posf[None, :])  # own id for tokens outside blocks
     mask = block[:, :, None] == block[:, None, :]
     position_ids = torch.where(valid, posf[None, :] - prv - 1, torch.zeros_like(prv)).to(torch.long)

@@ -26,6 +26,7 @@ when every check passes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -242,6 +243,41 @@ def check_text_masks() -> None:
     check(ok, "export-friendly text masks = HF's loop on 200 random prompts")
 
 
+def check_dynamic_shapes() -> None:
+    """grounding_dino.export_patches keeps sizes that go through
+    torch.as_tensor symbolic in the trace (HF's spatial_shapes)."""
+    import io
+    import types
+
+    import onnx
+    import torch
+
+    import grounding_dino as gd
+
+    class SpatialShapes(torch.nn.Module):
+        def forward(self, x):
+            maps = (torch.nn.functional.avg_pool2d(x, 2), torch.nn.functional.avg_pool2d(x, 4))
+            shapes = torch.as_tensor([(f.shape[2], f.shape[3]) for f in maps], dtype=torch.long)
+            return shapes.prod(1).cumsum(0).float()
+
+    fake = types.ModuleType("fake_modeling")
+    fake.generate_masks_with_special_tokens_and_transfer_map = None
+    results = {}
+    for patched in (False, True):
+        f = io.BytesIO()
+        ctx = gd.export_patches(fake) if patched else contextlib.nullcontext()
+        with ctx:
+            torch.onnx.export(SpatialShapes(), (torch.zeros(1, 3, 16, 24),), f, opset_version=17,
+                              input_names=["x"], output_names=["y"], dynamic_axes={"x": {2: "H", 3: "W"}})
+        g = onnx.load_from_string(f.getvalue()).graph
+        producer = {o: n.op_type for n in g.node for o in n.output}
+        results[patched] = ("Shape" in producer.values(), producer.get("y"))
+    check(results[True][0] and results[True][1] != "Constant",
+          f"as_tensor over traced sizes stays symbolic under export_patches ({results[True]})")
+    check(torch.as_tensor is not None and not results[False][0],
+          f"without the patch the same trace is constant ({results[False]}), so the patch is what matters")
+
+
 def go_verify(folder: str) -> None:
     """Runs the Go side's bundle check on folder, when it exists."""
     root = common.REPO_ROOT
@@ -265,6 +301,7 @@ def main() -> None:
     check_uint8_prefix()
     check_fixture_size()
     check_text_masks()
+    check_dynamic_shapes()
     base = args.keep or tempfile.mkdtemp(prefix="groundbeam-export-selftest-")
     for fp16 in (False, True):
         for input_kind in (common.INPUT_UINT8_NHWC, common.INPUT_FLOAT32_NCHW):
