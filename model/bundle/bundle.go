@@ -58,6 +58,30 @@ func Load(dir, want string) (*Bundle, error) {
 	return b, nil
 }
 
+// LoadVerified is Load for a worker that may open the same bundle many
+// times in one process (every DoFn instance's Setup): when verified
+// reports that the process already checked the bundle under its identity
+// (ort.Opened does: a session was created from its checked files), only
+// model.json is read and parsed; otherwise every file is checked as Load
+// does. The identity is a hash of model.json, which holds every file's
+// sha256, so a changed bundle is never taken for a checked one.
+func LoadVerified(dir, want string, verified func(identity string) bool) (*Bundle, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return Load(dir, want) // Load words the error
+	}
+	m, err := parseManifest(raw)
+	if err != nil || (want != "" && m.Kind != want) {
+		return Load(dir, want)
+	}
+	sum := sha256.Sum256(raw)
+	id := m.Name + "@" + hex.EncodeToString(sum[:])[:12]
+	if verified == nil || !verified(id) {
+		return Load(dir, want)
+	}
+	return &Bundle{Dir: dir, Manifest: m, Identity: id}, nil
+}
+
 // ParseManifest parses the bytes of a model.json and checks all that can
 // be checked without the bundle's files: the format version, name and
 // kind; that every file a field names is listed, under a plain relative

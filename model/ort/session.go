@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -91,7 +93,45 @@ type Session struct {
 	outputs []string
 	s       *onnx.DynamicAdvancedSession
 	refs    atomic.Int64
+	shapes  shapeLog
 }
+
+// Opened reports whether the process holds a session created from a graph
+// of the bundle with this identity (a key whose Identity is identity or
+// identity+"/" and a graph's name). Sessions are only created from checked
+// bundle files, so bundle.LoadVerified takes it as proof that the bundle
+// was checked.
+func Opened(identity string) bool {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	for k := range environment.sessions {
+		if k.Identity == identity || strings.HasPrefix(k.Identity, identity+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Sessions returns the process's cached sessions, in no particular order.
+func Sessions() []*Session {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	out := make([]*Session, 0, len(environment.sessions))
+	for _, s := range environment.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// RunShapes returns the input shapes the session has run with since it was
+// created or last reset, in order of first use.
+func (s *Session) RunShapes() []RunShape { return s.shapes.snapshot() }
+
+// ResetRunShapes forgets the recorded run shapes.
+func (s *Session) ResetRunShapes() { s.shapes.reset() }
+
+// Inputs are the session's input tensor names, in Run's order.
+func (s *Session) Inputs() []string { return slices.Clone(s.inputs) }
 
 // SessionsCreated reports how many sessions this process has created; a
 // worker that reuses its sessions creates one per model.
@@ -192,6 +232,7 @@ func (s *Session) Run(ctx context.Context, inputs []Tensor) (outs []Tensor, err 
 		}
 		return nil, fmt.Errorf("run %s: %w", s.key.Identity, runErr)
 	}
+	s.shapes.record(inputs)
 	outs = make([]Tensor, len(outputs))
 	for i, v := range outputs {
 		t, ok := v.(*onnx.Tensor[float32])

@@ -45,6 +45,21 @@ type Tensor struct {
 	U8    []uint8
 }
 
+// Sessions is always empty without cgo.
+func Sessions() []*Session { return nil }
+
+// RunShapes is always empty without cgo.
+func (s *Session) RunShapes() []RunShape { return nil }
+
+// ResetRunShapes does nothing without cgo.
+func (s *Session) ResetRunShapes() {}
+
+// Inputs is always empty without cgo.
+func (s *Session) Inputs() []string { return nil }
+
+// Opened is always false without cgo.
+func Opened(identity string) bool { return false }
+
 // SessionsCreated is always zero without cgo.
 func SessionsCreated() int64 { return 0 }
 

@@ -153,3 +153,76 @@ func TestFindLibrary(t *testing.T) {
 		})
 	}
 }
+
+// TestOpened checks that a bundle identity counts as opened once a session
+// of one of its graphs exists, and that a longer identity sharing its
+// prefix does not.
+func TestOpened(t *testing.T) {
+	testenv.InitORT(t)
+	path := writeModel(t)
+	tests := []struct {
+		identity string
+		want     bool
+	}{
+		{"opened@abc", true},
+		{"opened@ab", false},
+		{"opened@abcd", false},
+		{"other@abc", false},
+	}
+	s, err := ort.Acquire(ort.Key{Identity: "opened@abc/image", Path: path}, []string{"pixel_values"}, []string{"image_embeds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	for _, tc := range tests {
+		if got := ort.Opened(tc.identity); got != tc.want {
+			t.Errorf("Opened(%q) = %v, want %v", tc.identity, got, tc.want)
+		}
+	}
+}
+
+// TestRunShapes checks that a session records the input shapes of its
+// successful runs, once per combination with a count, in order of first
+// use, that failed runs are not counted, and that the session shows in
+// ort.Sessions.
+func TestRunShapes(t *testing.T) {
+	testenv.InitORT(t)
+	path := writeModel(t)
+	s, err := ort.Acquire(ort.Key{Identity: "shapes@1", Path: path}, []string{"pixel_values"}, []string{"image_embeds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	img := make([]float32, 2*3*224*224)
+	for _, b := range []int64{2, 1, 2, 2} {
+		if _, err := s.Run(context.Background(), []ort.Tensor{{Shape: []int64{b, 3, 224, 224}, F32: img[:b*3*224*224]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Run(context.Background(), []ort.Tensor{{Shape: []int64{2, 3, 224}, F32: img[:2*3*224]}}) // fails: not counted
+	got := s.RunShapes()
+	want := []struct {
+		batch int64
+		runs  int64
+	}{{2, 3}, {1, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("RunShapes = %+v, want %d entries", got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if len(g.Shapes) != 1 || g.Shapes[0][0] != w.batch || len(g.Shapes[0]) != 4 || g.Types[0] != "float32" || g.Runs != w.runs || g.Other {
+			t.Errorf("RunShapes[%d] = %+v, want batch %d, float32, %d runs", i, g, w.batch, w.runs)
+		}
+	}
+	found := false
+	for _, c := range ort.Sessions() {
+		found = found || c == s
+	}
+	if !found {
+		t.Error("the session is not in ort.Sessions()")
+	}
+	s.ResetRunShapes()
+	if got := s.RunShapes(); len(got) != 0 {
+		t.Errorf("after reset: %+v", got)
+	}
+}

@@ -78,7 +78,7 @@ func (f *embedChunkFn) Setup(ctx context.Context) error {
 	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
-	cb, err := bundle.Load(f.Cfg.CLIP, bundle.KindCLIP)
+	cb, err := bundle.LoadVerified(f.Cfg.CLIP, bundle.KindCLIP, ort.Opened)
 	if err != nil {
 		return fmt.Errorf("clip: %w", err)
 	}

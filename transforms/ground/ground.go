@@ -122,11 +122,11 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
-	tb, err := bundle.Load(f.Cfg.Teacher, bundle.KindGrounding)
+	tb, err := bundle.LoadVerified(f.Cfg.Teacher, bundle.KindGrounding, ort.Opened)
 	if err != nil {
 		return err
 	}
-	cb, err := bundle.Load(f.Cfg.CLIP, bundle.KindCLIP)
+	cb, err := bundle.LoadVerified(f.Cfg.CLIP, bundle.KindCLIP, ort.Opened)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	if err := ort.Start(f.Cfg.OrtLib); err != nil {
 		return err
 	}
-	cb, err := bundle.Load(f.Cfg.CLIP, bundle.KindCLIP)
+	cb, err := bundle.LoadVerified(f.Cfg.CLIP, bundle.KindCLIP, ort.Opened)
 	if err != nil {
 		return fmt.Errorf("clip: %w", err)
 	}
