@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 
@@ -309,7 +310,7 @@ def export_clip(parts: ClipParts, out: str, *, name: str, input_kind: str, fp16:
                 keep = common.prefix_nodes(onnx.load(p), "pixel_values") if uint8 else []
                 common.convert_to_fp16(p, dst, fp32_nodes=keep)
             else:
-                os.replace(p, dst)
+                shutil.move(p, dst)  # /tmp may be another filesystem
 
     # Cases and parity (ONNX Runtime CPU on the written graphs).
     feed_img = pixels[None] if uint8 else common.normalize_float(pixels, parts.mean, parts.std, 1.0)
