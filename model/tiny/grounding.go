@@ -127,8 +127,14 @@ func Grounding(opts *GroundingOptions) ([]byte, error) {
 	if o.HeavyLayers > 0 {
 		hw := newWeights(o.Seed, streamGroundingHeavy)
 		z := b.op("Relu", []string{b.linear(qf, hw, e, o.HeavyWidth, math.Sqrt(2/float64(e)), 0.01)})
+		// The hidden layers share one weight matrix and bias: the cost of
+		// inference grows with HeavyLayers, the bundle's size (and the
+		// time to hash it) does not.
+		hidden := b.initF32("heavy_w", []int64{int64(o.HeavyWidth), int64(o.HeavyWidth)},
+			hw.normal(o.HeavyWidth*o.HeavyWidth, math.Sqrt(2/float64(o.HeavyWidth))))
+		hiddenBias := b.initF32("heavy_b", []int64{int64(o.HeavyWidth)}, hw.normal(o.HeavyWidth, 0.01))
 		for range o.HeavyLayers - 1 {
-			z = b.op("Relu", []string{b.linear(z, hw, o.HeavyWidth, o.HeavyWidth, math.Sqrt(2/float64(o.HeavyWidth)), 0.01)})
+			z = b.op("Relu", []string{b.op("Add", []string{b.op("MatMul", []string{z, hidden}), hiddenBias})})
 		}
 		delta := b.op("Tanh", []string{b.linear(z, hw, o.HeavyWidth, e, 1/math.Sqrt(float64(o.HeavyWidth)), 0)})
 		delta = b.op("Mul", []string{delta, b.scalarF32("heavy_scale", 0.05)})
