@@ -112,7 +112,7 @@ func statusError(api *C.OrtApi, st *C.OrtStatus) error {
 
 // epDevices lists the environment's execution-provider devices with the
 // OrtEpDevice behind each. The pointers are the environment's and stay
-// valid until the next library registration; callers hold environment.mu.
+// valid until the next library registration; callers hold environment.epMu.
 func epDevices() ([]EPDevice, []*C.OrtEpDevice, *C.OrtApi, error) {
 	api, err := ortAPI()
 	if err != nil {
@@ -160,8 +160,8 @@ func epDevices() ([]EPDevice, []*C.OrtEpDevice, *C.OrtApi, error) {
 // Runtime offer, including those of plugin libraries registered so far
 // (see RegisterEPLibrary). Init must have been called.
 func EPDevices() ([]EPDevice, error) {
-	environment.mu.Lock()
-	defer environment.mu.Unlock()
+	environment.epMu.Lock()
+	defer environment.epMu.Unlock()
 	devs, _, _, err := epDevices()
 	return devs, err
 }
@@ -170,7 +170,7 @@ func EPDevices() ([]EPDevice, error) {
 // pickDevice chooses from the environment's devices (the first of epNames
 // with that hardware type and device id), through
 // SessionOptionsAppendExecutionProvider_V2 with the given provider options.
-// Callers hold environment.mu.
+// Callers hold environment.epMu.
 func appendDevice(opts *onnx.SessionOptions, epNames []string, hardware string, deviceID int, options map[string]string) error {
 	so, err := rawSessionOptions(opts)
 	if err != nil {

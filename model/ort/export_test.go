@@ -14,7 +14,7 @@ var CheckShim = checkShim
 // hardware type and id to opts through the same path the cuda and
 // tensorrt providers take (SessionOptionsAppendExecutionProvider_V2).
 func AppendDevice(opts *onnx.SessionOptions, ep, hardware string, deviceID int) error {
-	environment.mu.Lock()
-	defer environment.mu.Unlock()
+	environment.epMu.Lock()
+	defer environment.epMu.Unlock()
 	return appendDevice(opts, []string{ep}, hardware, deviceID, nil)
 }

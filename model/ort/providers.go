@@ -13,8 +13,7 @@ import (
 	onnx "github.com/yalue/onnxruntime_go"
 )
 
-// sessionOptions builds the ONNX Runtime session options for o. Callers
-// hold environment.mu.
+// sessionOptions builds the ONNX Runtime session options for o.
 //
 // The cuda and tensorrt providers are taken from what the loaded library
 // offers:
@@ -60,6 +59,8 @@ func sessionOptions(o Options) (*onnx.SessionOptions, error) {
 // appendProvider appends the GPU provider p to opts, choosing the route as
 // sessionOptions describes.
 func appendProvider(opts *onnx.SessionOptions, p provider, o Options) error {
+	environment.epMu.Lock()
+	defer environment.epMu.Unlock()
 	if o.EPLib != "" {
 		return appendPlugin(opts, p, o.EPLib, o.DeviceID)
 	}
@@ -169,13 +170,13 @@ func appendPlugin(opts *onnx.SessionOptions, p provider, lib string, deviceID in
 // once per process; its dependencies are checked first, and a missing one
 // is a *MissingDependencyError. Init must have been called.
 func RegisterEPLibrary(path string) error {
-	environment.mu.Lock()
-	defer environment.mu.Unlock()
+	environment.epMu.Lock()
+	defer environment.epMu.Unlock()
 	return registerEPLibrary("execution provider library", path)
 }
 
-// registerEPLibrary is RegisterEPLibrary with the lock held; label
-// prefixes its errors.
+// registerEPLibrary is RegisterEPLibrary with environment.epMu held;
+// label prefixes its errors.
 func registerEPLibrary(label, path string) error {
 	if !onnx.IsInitialized() {
 		return fmt.Errorf("%s: onnx runtime not initialised", label)

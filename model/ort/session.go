@@ -21,8 +21,13 @@ var environment struct {
 	lib      string
 	sessions map[Key]*Session
 	created  atomic.Int64
+	// epMu guards epLibs and the environment's execution-provider
+	// devices while libraries are registered and devices listed or
+	// appended (providers.go, epdevices.go). It is not mu, so session
+	// options can be built with or without mu held.
+	epMu sync.Mutex
 	// epLibs holds the plugin execution-provider libraries registered
-	// with the environment, by absolute path (providers.go).
+	// with the environment, by absolute path.
 	epLibs map[string]bool
 }
 
