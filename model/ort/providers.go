@@ -47,6 +47,18 @@ func sessionOptions(o Options) (*onnx.SessionOptions, error) {
 			return nil, fmt.Errorf("intra-op threads %d: %w", o.IntraOpThreads, err)
 		}
 	}
+	if !o.Arena {
+		if err := opts.SetCpuMemArena(false); err != nil {
+			opts.Destroy()
+			return nil, fmt.Errorf("cpu memory arena: %w", err)
+		}
+	}
+	if !o.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			opts.Destroy()
+			return nil, fmt.Errorf("intra-op spinning: %w", err)
+		}
+	}
 	if p.name != "cpu" {
 		if err := appendProvider(opts, p, o); err != nil {
 			opts.Destroy()

@@ -89,6 +89,16 @@ type Options struct {
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
 	// choose (one per core).
 	IntraOpThreads int
+	// Arena keeps ONNX Runtime's CPU memory arena. It is off by default:
+	// the arena keeps the memory of the largest inputs a session has seen
+	// and fragments as input shapes vary (every image size and caption
+	// length is another shape), so a long run's memory would creep up with
+	// its inputs; without it, a run's buffers are freed when it ends.
+	Arena bool
+	// Spin lets ONNX Runtime's intra-op threads spin while waiting for
+	// work. It is off by default: in a pipeline the cores a spinning
+	// thread holds are the ones decoding and writing the next batch.
+	Spin bool
 }
 
 // Session is a shared ONNX Runtime session with named inputs and outputs.
@@ -137,6 +147,12 @@ func (s *Session) ResetRunShapes() { s.shapes.reset() }
 
 // Inputs are the session's input tensor names, in Run's order.
 func (s *Session) Inputs() []string { return slices.Clone(s.inputs) }
+
+// Outputs are the session's output tensor names, in Run's order.
+func (s *Session) Outputs() []string { return slices.Clone(s.outputs) }
+
+// Key is the key the session was acquired under.
+func (s *Session) Key() Key { return s.key }
 
 // SessionsCreated reports how many sessions this process has created; a
 // worker that reuses its sessions creates one per model.

@@ -31,6 +31,8 @@ type Options struct {
 	DeviceID       int
 	EPLib          string
 	IntraOpThreads int
+	Arena          bool
+	Spin           bool
 }
 
 // Session is unavailable without cgo.
@@ -56,6 +58,12 @@ func (s *Session) ResetRunShapes() {}
 
 // Inputs is always empty without cgo.
 func (s *Session) Inputs() []string { return nil }
+
+// Outputs is always empty without cgo.
+func (s *Session) Outputs() []string { return nil }
+
+// Key is empty without cgo.
+func (s *Session) Key() Key { return Key{} }
 
 // Opened is always false without cgo.
 func Opened(identity string) bool { return false }
