@@ -169,6 +169,11 @@ func (m *Manifest) check() error {
 			return err
 		}
 	}
+	if m.Fixtures != "" {
+		if err := m.listed(m.Fixtures, "fixtures"); err != nil {
+			return err
+		}
+	}
 	im := m.Image
 	for _, f := range []struct {
 		field string

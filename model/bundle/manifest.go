@@ -75,6 +75,11 @@ type Manifest struct {
 	EmbeddingDim int       `json:"embedding_dim,omitempty"`
 	Image        ImageSpec `json:"image"`
 	Text         TextSpec  `json:"text"`
+	// Fixtures, when set, names the bundle's fixtures file (FixturesFile
+	// by convention): reference tokenizations and graph outputs that
+	// `groundbeam models verify` checks the bundle against (see
+	// LoadFixtures). It and the fixture images are listed in Files.
+	Fixtures string `json:"fixtures,omitempty"`
 }
 
 // ImageSpec is how images are prepared for the graph.
