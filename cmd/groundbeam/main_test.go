@@ -18,33 +18,30 @@ import (
 	"github.com/groundbeam/groundbeam/schemas"
 )
 
-// brokenTeacher copies a teacher bundle and renames the image input in its
-// model.json to a tensor the graph does not have.
+// brokenTeacher copies a teacher bundle (with its fixtures/ folder) and
+// renames the image input in its model.json to a tensor the graph does not
+// have.
 func brokenTeacher(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dst, bundle.ManifestFile)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == bundle.ManifestFile {
-			var m bundle.Manifest
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
-			}
-			m.Inputs[bundle.InImage] = "pixel_valuez"
-			if raw, err = json.Marshal(m); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	var m bundle.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Inputs[bundle.InImage] = "pixel_valuez"
+	if raw, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/model/tiny"
 	"github.com/groundbeam/groundbeam/sampleset"
 )
@@ -25,6 +26,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := fs.Uint64("seed", 1, "weight seed (a different seed gives a different CLIP)")
 	edge := fs.Int("shortest-edge", 256, "teacher resize: shortest edge")
 	u8 := fs.Bool("uint8", false, "graphs take raw uint8 NHWC pixels and normalise them themselves (model.json image.input uint8_nhwc)")
+	lib := fs.String("ort-lib", "", "ONNX Runtime shared library that computes the bundles' fixtures (default $"+ort.LibraryEnv+", then the cache that make deps fills)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -38,6 +40,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		CLIP:         &tiny.CLIPOptions{Seed: *seed},
 		ShortestEdge: *edge,
 		UInt8Input:   *u8,
+		ORTLib:       *lib,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -23,17 +24,39 @@ import (
 // root's cache.
 func ORTLib(t testing.TB) string {
 	t.Helper()
-	if p, err := ort.FindLibrary(""); err == nil {
-		return p
+	p, err := findORTLib()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if root := ModuleRoot(t); root != "" {
+	return p
+}
+
+func findORTLib() (string, error) {
+	if p, err := ort.FindLibrary(""); err == nil {
+		return p, nil
+	}
+	if root := moduleRoot(); root != "" {
 		p := filepath.Join(root, ".cache", "ort", ort.LibraryFile)
 		if _, err := os.Stat(p); err == nil {
-			return p
+			return p, nil
 		}
 	}
-	t.Fatalf("no ONNX Runtime library: run `make deps` or set $%s", ort.LibraryEnv)
-	return ""
+	return "", fmt.Errorf("no ONNX Runtime library: run `make deps` or set $%s", ort.LibraryEnv)
+}
+
+// Main runs a package's tests with ONNX Runtime loaded, for packages
+// whose tests call tiny.WriteBundles themselves (its fixtures need ONNX
+// Runtime): `func TestMain(m *testing.M) { testenv.Main(m) }`.
+func Main(m *testing.M) {
+	lib, err := findORTLib()
+	if err == nil {
+		err = ort.Init(lib)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
 }
 
 // InitORT loads the library into this process.
@@ -45,7 +68,9 @@ func InitORT(t testing.TB) {
 }
 
 // ModuleRoot is the folder holding go.mod above the working directory.
-func ModuleRoot(t testing.TB) string {
+func ModuleRoot(t testing.TB) string { return moduleRoot() }
+
+func moduleRoot() string {
 	dir, err := os.Getwd()
 	if err != nil {
 		return ""
@@ -63,9 +88,11 @@ func ModuleRoot(t testing.TB) string {
 }
 
 // Bundles writes the tiny teacher and CLIP bundles under a temporary
-// folder and returns their folders.
+// folder and returns their folders. It loads ONNX Runtime into the
+// process (InitORT), which computes the bundles' fixtures.
 func Bundles(t testing.TB, opts *tiny.BundleOptions) (teacher, clip string) {
 	t.Helper()
+	InitORT(t)
 	tb, cb, err := tiny.WriteBundles(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)

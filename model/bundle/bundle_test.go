@@ -12,32 +12,32 @@ import (
 	"github.com/groundbeam/groundbeam/model/tiny"
 )
 
-// copyBundle copies a bundle folder, letting edit change model.json.
+// copyBundle copies a bundle folder (with its fixtures/ folder), letting
+// edit change model.json.
 func copyBundle(t *testing.T, src string, edit func(m *bundle.Manifest)) string {
 	t.Helper()
 	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	if edit == nil {
+		return dst
+	}
+	path := filepath.Join(dst, bundle.ManifestFile)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == bundle.ManifestFile && edit != nil {
-			var m bundle.Manifest
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
-			}
-			edit(&m)
-			if raw, err = json.Marshal(m); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	var m bundle.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(&m)
+	if raw, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }

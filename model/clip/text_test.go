@@ -184,7 +184,7 @@ func TestTextErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := b.Manifest
-	m.TextONNX, m.RegionONNX, m.Text = "", "", bundle.TextSpec{}
+	m.TextONNX, m.RegionONNX, m.Text, m.Fixtures = "", "", bundle.TextSpec{}, ""
 	noText, err := bundle.Write(filepath.Join(dir, "notext"), m, map[string][]byte{m.ImageONNX: img})
 	if err != nil {
 		t.Fatal(err)

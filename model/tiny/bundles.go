@@ -24,6 +24,11 @@ type BundleOptions struct {
 	// normalises with the bundle's scale, mean and std, and transposes to
 	// NCHW.
 	UInt8Input bool
+	// ORTLib is the ONNX Runtime library the fixtures' references are
+	// computed with when the process has no ONNX Runtime environment yet
+	// (found as ort.Start finds it: this path, $GROUNDBEAM_ORT_LIB, the
+	// cache folders); an existing environment is used as it is.
+	ORTLib string
 }
 
 // Bundle names of the tiny models.
@@ -42,6 +47,16 @@ const (
 //
 // The graphs' weights follow CLIPOptions.Seed, so another seed gives
 // another bundle identity and other embeddings.
+//
+// Each bundle holds fixtures (fixtures.json and PNG images under
+// fixtures/, see bundle.Fixtures) that `groundbeam models verify` checks
+// it against: token fixtures from the Go tokenizers, and image, text,
+// region and grounding cases whose references are the graphs' outputs
+// computed when the bundle is written, by ONNX Runtime's CPU provider on
+// one thread (FixturesSource), from inputs prepared by code of this
+// package rather than the jobs'. So for a tiny bundle the references are
+// ONNX Runtime on the CPU at generation time, where an exported bundle
+// carries PyTorch's; WriteBundles needs ONNX Runtime (ORTLib).
 func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle, err error) {
 	var o BundleOptions
 	if opts != nil {
@@ -52,6 +67,9 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	}
 	if o.MaxSize <= 0 {
 		o.MaxSize = 416
+	}
+	if err := startORT(o.ORTLib); err != nil {
+		return nil, nil, err
 	}
 	g, err := o.Grounding.withDefaults()
 	if err != nil {
@@ -80,7 +98,7 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 		return nil, nil, fmt.Errorf("tiny teacher: %w", err)
 	}
 	vocab := WordPieceVocab(g.VocabSize)
-	teacher, err = bundle.Write(filepath.Join(dir, "teacher"), bundle.Manifest{
+	teacher, err = writeWithFixtures(filepath.Join(dir, "teacher"), bundle.Manifest{
 		Name: TeacherName, Kind: bundle.KindGrounding, ONNX: "model.onnx",
 		Inputs:           map[string]string{bundle.InImage: "pixel_values", bundle.InInputIDs: "input_ids", bundle.InAttentionMask: "attention_mask"},
 		Outputs:          map[string]string{bundle.OutBoxes: "pred_boxes", bundle.OutLogits: "logits"},
@@ -118,7 +136,7 @@ func WriteBundles(dir string, opts *BundleOptions) (teacher, clip *bundle.Bundle
 	if err != nil {
 		return nil, nil, err
 	}
-	clip, err = bundle.Write(filepath.Join(dir, "clip"), bundle.Manifest{
+	clip, err = writeWithFixtures(filepath.Join(dir, "clip"), bundle.Manifest{
 		Name: CLIPName, Kind: bundle.KindCLIP, ImageONNX: "image.onnx", TextONNX: "text.onnx", RegionONNX: "region.onnx",
 		Inputs: map[string]string{bundle.InImage: "pixel_values", bundle.InBoxes: "boxes", bundle.InInputIDs: "input_ids"},
 		Outputs: map[string]string{bundle.OutImageEmbeds: "image_embeds", bundle.OutRegionEmbeds: "region_embeds",

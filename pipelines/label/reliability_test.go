@@ -434,6 +434,7 @@ func faultyTeacher(t *testing.T, dir string) (word string) {
 	}
 	m := good.Manifest
 	m.Name = "glip-tiny-faulty"
+	m.Fixtures = "" // its files are not copied
 	if _, err := bundle.Write(dir, m, map[string][]byte{"model.onnx": graph, "vocab.txt": []byte(strings.Join(vocab, "\n") + "\n")}); err != nil {
 		t.Fatal(err)
 	}
