@@ -14,6 +14,9 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(args) > 0 && args[0] == "devices" {
 		return runModelsDevices(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "verify" {
+		return runModelsVerify(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "tiny" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintln(stderr, "usage: groundbeam models tiny DIR [--heavy N] [--seed S]")
