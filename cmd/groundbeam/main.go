@@ -10,6 +10,7 @@
 //	groundbeam inspect OUT --n 16 --out sheet.png
 //	groundbeam stats OUT
 //	groundbeam export coco OUT --out instances.json
+//	groundbeam bench-session --bundle DIR --graph image|grounding --batch N --iters N
 //
 // Exit codes: 0 ok, 1 the run failed, 2 usage error.
 package main
@@ -48,13 +49,14 @@ func commands() []command {
 		{"inspect", "draw boxes and phrases on sample images: a contact-sheet PNG and an HTML page", runInspect},
 		{"stats", "rows, box and score histograms, top phrases, rejections by reason", runStats},
 		{"export", "export the corpus (`export coco OUT --out instances.json`)", runExport},
+		{"bench-session", "time one graph of a bundle on synthetic batches with an ONNX Runtime provider (bench/gpu)", runBenchSession},
 	}
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: groundbeam COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `groundbeam COMMAND --help` for a command's flags and examples.")
 }
