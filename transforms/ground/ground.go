@@ -283,7 +283,11 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 		}
 		return sink.ShardResult{}, err
 	}
-	return w.Commit(ctx)
+	res, err := w.Commit(ctx)
+	// What the shard's batches freed goes back to the system, so the
+	// worker's memory does not creep up with the number of shards.
+	ort.TrimMemory()
+	return res, err
 }
 
 // Teardown releases the models (the sessions stay cached for the worker).
