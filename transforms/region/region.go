@@ -178,7 +178,9 @@ func (f *embedFn) run(ctx context.Context, t Task, w *sink.ShardWriter) (sink.Sh
 			return sink.ShardResult{}, err
 		}
 	}
-	return w.Commit(ctx)
+	res, err := w.Commit(ctx)
+	ort.TrimMemory() // as the label job does after each shard
+	return res, err
 }
 
 // Teardown releases the encoder (its session stays cached for the worker).
