@@ -42,12 +42,7 @@ func TestKillResume(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	lib := testenv.ORTLib(t)
 	work := t.TempDir()
-	bin := filepath.Join(work, "groundbeam")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/groundbeam")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildGroundbeam(t, root, work)
 	teacher, clip := testenv.Bundles(t, nil)
 	shards := filepath.Join(work, "shards")
 	if _, err := sampleset.WriteShards(shards, &sampleset.Options{Pairs: killPairs, Shards: 8, Seed: 17}); err != nil {
@@ -224,4 +219,17 @@ func countFiles(t *testing.T, out string) (markers, temps int) {
 		return nil
 	})
 	return markers, temps
+}
+
+// buildGroundbeam builds the groundbeam binary from the module at root
+// into dir and returns its path.
+func buildGroundbeam(t testing.TB, root, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "groundbeam")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/groundbeam")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -22,12 +22,7 @@ func BenchmarkLabelPeakRSS(b *testing.B) {
 	root := testenv.ModuleRoot(b)
 	lib := testenv.ORTLib(b)
 	work := b.TempDir()
-	bin := filepath.Join(work, "groundbeam")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/groundbeam")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildGroundbeam(b, root, work)
 	teacher, clip := testenv.Bundles(b, nil)
 	sizes := []int{1000, 10000}
 	peak := map[int]float64{}

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/groundbeam/groundbeam/model/tiny"
@@ -91,7 +92,7 @@ func TestUInt8Tensors(t *testing.T) {
 	if fw != uw || fh != uh || f.U8 != nil || u.F32 != nil {
 		t.Fatalf("sizes %dx%d and %dx%d", fw, fh, uw, uh)
 	}
-	if want := []int64{1, 200, 300, 3}; !equalShape(u.Shape, want) || !equalShape(f.Shape, []int64{1, 3, 200, 300}) {
+	if want := []int64{1, 200, 300, 3}; !slices.Equal(u.Shape, want) || !slices.Equal(f.Shape, []int64{1, 3, 200, 300}) {
 		t.Errorf("shapes %v (float) and %v (uint8), want [1 3 200 300] and %v", f.Shape, u.Shape, want)
 	}
 	if ub, fb := len(u.U8), 4*len(f.F32); 4*ub != fb || ub != 3*300*200 {
@@ -111,16 +112,4 @@ func TestUInt8Tensors(t *testing.T) {
 	if ub, fb := len(crop), 4*len(floats); 4*ub != fb {
 		t.Errorf("crop of %d bytes, float crop of %d", ub, fb)
 	}
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -168,7 +168,7 @@ func Acquire(key Key, inputs, outputs []string) (*Session, error) {
 		return nil, errors.New("onnx runtime not initialised")
 	}
 	if s, ok := environment.sessions[key]; ok {
-		if !equal(s.inputs, inputs) || !equal(s.outputs, outputs) {
+		if !slices.Equal(s.inputs, inputs) || !slices.Equal(s.outputs, outputs) {
 			return nil, fmt.Errorf("session %s already open with other tensor names", key.Identity)
 		}
 		s.refs.Add(1)
@@ -289,16 +289,4 @@ func Shutdown() error {
 		delete(environment.sessions, k)
 	}
 	return err
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
