@@ -47,7 +47,7 @@ func sessionOptions(o Options) (*onnx.SessionOptions, error) {
 			return nil, fmt.Errorf("intra-op threads %d: %w", o.IntraOpThreads, err)
 		}
 	}
-	if o.NoArena {
+	if !o.Arena {
 		if err := opts.SetCpuMemArena(false); err != nil {
 			opts.Destroy()
 			return nil, fmt.Errorf("cpu memory arena: %w", err)

@@ -89,12 +89,14 @@ type Options struct {
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
 	// choose (one per core).
 	IntraOpThreads int
-	// NoArena turns ONNX Runtime's CPU memory arena off, so that every
-	// run mallocs and frees its buffers. The arena is on by default: with
-	// it the label job's peak memory was lower (bench/README.md), since
-	// buffers are reused instead of going through glibc's per-thread
-	// arenas on every run.
-	NoArena bool
+	// Arena keeps ONNX Runtime's CPU memory arena. It is off by default:
+	// the arena keeps the memory of the largest inputs a session has seen
+	// and fragments as input shapes vary (every image size and caption
+	// length is another shape), so a long run's memory grows with its
+	// input (the label job's peak doubled from 1,000 to 10,000 pairs with
+	// it, bench/README.md); without it, a run's buffers are freed when it
+	// ends and TrimMemory can hand them back.
+	Arena bool
 	// Spin lets ONNX Runtime's intra-op threads spin while waiting for
 	// work. It is off by default: in a pipeline the cores a spinning
 	// thread holds are the ones decoding and writing the next batch.

@@ -31,7 +31,7 @@ type Options struct {
 	DeviceID       int
 	EPLib          string
 	IntraOpThreads int
-	NoArena        bool
+	Arena          bool
 	Spin           bool
 }
 

@@ -155,7 +155,7 @@ func replayWork(b *testing.B, sessions []*ort.Session, n int, cb *bundle.Bundle)
 		// session alone runs, whatever the job chose.
 		key := s.Key()
 		key.Identity += "#bare"
-		key.NoArena, key.Spin = false, true
+		key.Arena, key.Spin = true, true
 		bare, err := ort.Acquire(key, names, s.Outputs())
 		if err != nil {
 			b.Fatal(err)
