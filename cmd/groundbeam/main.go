@@ -6,6 +6,7 @@
 //	groundbeam embed  --input PREVIOUS_OUT --clip BUNDLE --output OUT
 //	groundbeam models tiny DIR
 //	groundbeam models verify BUNDLE
+//	groundbeam models devices
 //	groundbeam samples DIR
 //	groundbeam inspect OUT --n 16 --out sheet.png
 //	groundbeam stats OUT
@@ -44,7 +45,7 @@ func commands() []command {
 		{"label", "label image-text shards with the teacher and CLIP into Parquet", runLabel},
 		{"embed", "recompute CLIP region embeddings of a previous run or a COCO/LVIS file (no teacher)", runEmbed},
 		{"vocab", "CLIP text embeddings of class names (prompt ensemble) into OUT/vocab", runVocab},
-		{"models", "make model bundles (`models tiny DIR`), check one against its fixtures (`models verify BUNDLE`)", runModels},
+		{"models", "make model bundles (`models tiny DIR`), check one against its fixtures (`models verify BUNDLE`), list provider devices (`models devices`)", runModels},
 		{"samples", "write a small generated corpus of image-text tar shards", runSamples},
 		{"inspect", "draw boxes and phrases on sample images: a contact-sheet PNG and an HTML page", runInspect},
 		{"stats", "rows, box and score histograms, top phrases, rejections by reason", runStats},

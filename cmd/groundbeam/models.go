@@ -10,6 +10,12 @@ import (
 	"github.com/groundbeam/groundbeam/sampleset"
 )
 
+// modelsUsage lists the models subcommands.
+const modelsUsage = `usage: groundbeam models tiny DIR [--heavy N] [--seed S] [--uint8]   write the tiny test bundles
+       groundbeam models verify BUNDLE [session flags]             check a bundle against its fixtures
+       groundbeam models devices [--ort-lib PATH] [--ort-ep-lib PATH]  list ONNX Runtime's execution-provider devices
+Each subcommand's --help shows its flags.`
+
 func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "devices" {
 		return runModelsDevices(ctx, args[1:], stdout, stderr)
@@ -19,10 +25,10 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(args) == 0 || args[0] != "tiny" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stderr, "usage: groundbeam models tiny DIR [--heavy N] [--seed S]")
+			fmt.Fprintln(stderr, modelsUsage)
 			return nil
 		}
-		return fmt.Errorf("%w: want `models tiny DIR`", errUsage)
+		return fmt.Errorf("%w: want `models tiny DIR`, `models verify BUNDLE` or `models devices`", errUsage)
 	}
 	fs := newFlags("models tiny", "DIR [flags]", "  groundbeam models tiny demo/models\n  groundbeam models tiny bench/models --heavy 8", stderr)
 	heavy := fs.Int("heavy", 0, "extra hidden layers in the tiny teacher, to make inference dominate as with real models")
