@@ -26,6 +26,8 @@ import (
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format_version":1,"name":"x","kind":"clip","files":{"a.onnx":"` + strings.Repeat("0", 64) + `"},"image_onnx":"a.onnx","embedding_dim":8}`))
 	f.Add([]byte(`{"format_version":1,"name":"x","kind":"grounding","files":{"../m.onnx":"` + strings.Repeat("a", 64) + `"},"onnx":"../m.onnx"}`))
+	f.Add([]byte(`{"format_version":1,"name":"x","kind":"clip","files":{"a.onnx":"` + strings.Repeat("0", 64) + `"},"image_onnx":"a.onnx","embedding_dim":8,"image":{"input":"uint8_nchw"}}`))
+	f.Add([]byte(`{"format_version":1,"name":"x","kind":"clip","files":{"a.onnx":"` + strings.Repeat("0", 64) + `"},"image_onnx":"a.onnx","embedding_dim":8,"fixtures":"f.json"}`))
 	f.Add([]byte(`{"format_version":1e400}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
