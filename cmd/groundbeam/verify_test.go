@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"image"
 	"image/png"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,35 +19,12 @@ func rewriteBundle(t *testing.T, src string, edit func(m *bundle.Manifest, files
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	for name := range b.Manifest.Files {
-		if files[name], err = os.ReadFile(b.Path(name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m := b.Manifest
-	edit(&m, files)
-	nb, err := bundle.Write(t.TempDir(), m, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb.Dir
+	return testenv.RewriteBundle(t, b, edit).Dir
 }
 
 // withFixtures returns an edit of a bundle's fixtures.json.
 func withFixtures(t *testing.T, fn func(f *bundle.Fixtures)) func(*bundle.Manifest, map[string][]byte) {
-	return func(_ *bundle.Manifest, files map[string][]byte) {
-		var f bundle.Fixtures
-		if err := json.Unmarshal(files[bundle.FixturesFile], &f); err != nil {
-			t.Fatal(err)
-		}
-		fn(&f)
-		raw, err := json.Marshal(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[bundle.FixturesFile] = raw
-	}
+	return func(_ *bundle.Manifest, files map[string][]byte) { testenv.EditFixtures(t, files, fn) }
 }
 
 func TestModelsVerify(t *testing.T) {

@@ -3,12 +3,10 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"image"
 	"image/png"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
@@ -36,36 +34,12 @@ func tinyBundles(t *testing.T, opts *tiny.BundleOptions) (teacher, clip *bundle.
 // and model.json re-hashed.
 func rewrite(t *testing.T, b *bundle.Bundle, edit func(files map[string][]byte)) *bundle.Bundle {
 	t.Helper()
-	files := map[string][]byte{}
-	for name := range b.Manifest.Files {
-		raw, err := os.ReadFile(b.Path(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = raw
-	}
-	edit(files)
-	nb, err := bundle.Write(t.TempDir(), b.Manifest, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb
+	return testenv.RewriteBundle(t, b, func(_ *bundle.Manifest, files map[string][]byte) { edit(files) })
 }
 
 // editFixtures returns an edit of fixtures.json.
 func editFixtures(t *testing.T, fn func(f *bundle.Fixtures)) func(map[string][]byte) {
-	return func(files map[string][]byte) {
-		var f bundle.Fixtures
-		if err := json.Unmarshal(files[bundle.FixturesFile], &f); err != nil {
-			t.Fatal(err)
-		}
-		fn(&f)
-		raw, err := json.Marshal(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[bundle.FixturesFile] = raw
-	}
+	return func(files map[string][]byte) { testenv.EditFixtures(t, files, fn) }
 }
 
 func caseNamed(t *testing.T, f *bundle.Fixtures, name string) *bundle.Case {
@@ -238,21 +212,10 @@ func TestVerifyRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.b
 			if tc.is == bundle.ErrNoFixtures {
-				m := b.Manifest
-				m.Fixtures = ""
-				files := map[string][]byte{}
-				for name := range m.Files {
-					raw, err := os.ReadFile(b.Path(name))
-					if err != nil {
-						t.Fatal(err)
-					}
-					files[name] = raw
-				}
-				tc.edit(files)
-				var err error
-				if b, err = bundle.Write(t.TempDir(), m, files); err != nil {
-					t.Fatal(err)
-				}
+				b = testenv.RewriteBundle(t, b, func(m *bundle.Manifest, files map[string][]byte) {
+					m.Fixtures = ""
+					tc.edit(files)
+				})
 			} else {
 				b = rewrite(t, b, tc.edit)
 			}
