@@ -40,6 +40,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop on the CPU and run the image tower even when the bundle has a region graph")
 	dtype := fs.String("embedding-dtype", "float32", "stored embedding type: float32 (embedding) or float16 (embedding_f16)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", region.DefaultBatch, "images per CLIP call")
+	fs.IntVar(&cfg.ShardsInFlight, "shards-in-flight", region.DefaultShardsInFlight, "shards a worker process embeds at once, however many bundles the runner starts")
 	fs.IntVar(&cfg.ChunkSize, "chunk-size", region.DefaultChunk, "with --coco: images per output file (and per work unit)")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")

@@ -13,6 +13,7 @@ import (
 	"github.com/groundbeam/groundbeam/pipelines/label"
 	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/pipelines/vocab"
+	"github.com/groundbeam/groundbeam/transforms/ground"
 )
 
 // beamFlags are Beam's own pipeline flags that `label` passes through.
@@ -43,6 +44,8 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
 	addSessionFlags(fs, &cfg.OrtLib, &cfg.Session)
 	fs.IntVar(&cfg.BatchSize, "batch-size", 8, "pairs per teacher call")
+	fs.IntVar(&cfg.ShardsInFlight, "shards-in-flight", ground.DefaultShardsInFlight, "shards a worker process labels at once, however many bundles the runner starts")
+	fs.IntVar(&cfg.BatchesInFlight, "batches-in-flight", ground.DefaultBatchesInFlight, "batches a worker process labels at once (decoding the next while one runs)")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
 	fs.BoolVar(&cfg.Resume, "resume", false, "skip input shards a previous run into --output committed")

@@ -61,6 +61,10 @@ type Config struct {
 	// BatchSize is the number of images per CLIP call (default
 	// region.DefaultBatch).
 	BatchSize int
+	// ShardsInFlight is how many tasks each worker process embeds at
+	// once, across all the bundles the runner gives it (0:
+	// region.DefaultShardsInFlight).
+	ShardsInFlight int
 	// ChunkSize is the number of COCO images per output file (default
 	// region.DefaultChunk).
 	ChunkSize int
@@ -162,7 +166,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}
 	results := region.EmbedTasks(s, region.Config{
 		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
-		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Sink: sinkCfg, Resume: cfg.Resume,
+		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
 	}, work)
 	sink.WriteManifest(s, sinkCfg, plan.Shards, results)
 	return p, plan, nil

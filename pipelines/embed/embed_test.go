@@ -2,6 +2,7 @@ package embed_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -263,7 +264,7 @@ func TestEmbed(t *testing.T) {
 		{name: "previous run, the same CLIP", cfg: embed.Config{Input: prev, CLIP: clip1, BatchSize: 3}, newSessions: 0, equalPrev: true},
 		{name: "previous run, CPU crops of a third CLIP", cfg: embed.Config{Input: prev, CLIP: clip3, CPUCrops: true, Scales: []float64{1}},
 			newSessions: 1, differPrev: true},
-		{name: "coco, local images", cfg: embed.Config{COCO: cocoJSON, Images: imgDir, CLIP: clip2, ChunkSize: 8}, newSessions: 0},
+		{name: "coco, local images", cfg: embed.Config{COCO: cocoJSON, Images: imgDir, CLIP: clip2, ChunkSize: 8, ShardsInFlight: 1}, newSessions: 0},
 		{name: "coco on gs://", cfg: embed.Config{COCO: "gs://coco/annotations/instances.json", Images: "gs://coco/val2017", CLIP: clip2},
 			gcs: true, newSessions: 0, equalCOCO: true},
 		{name: "coco, another CLIP", cfg: embed.Config{COCO: cocoJSON, Images: imgDir + "/", CLIP: clip1, BatchSize: 5}, differCOCO: true},
@@ -307,6 +308,10 @@ func TestEmbed(t *testing.T) {
 					}
 				}
 				boxes += int64(len(r.Boxes))
+			}
+			limit := cmp.Or(cfg.ShardsInFlight, region.DefaultShardsInFlight)
+			if s := res.Distributions["shards_in_flight"]; s.Count < 1 || s.Max > int64(limit) {
+				t.Errorf("%d tasks admitted, up to %d at once, want up to %d", s.Count, s.Max, limit)
 			}
 			if m.Totals.Boxes != boxes || res.Counters["boxes"] != boxes {
 				t.Errorf("manifest says %d boxes, counters %d, files hold %d", m.Totals.Boxes, res.Counters["boxes"], boxes)

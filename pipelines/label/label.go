@@ -38,6 +38,11 @@ type Config struct {
 	Session ort.Options
 	// BatchSize is the number of pairs per teacher call.
 	BatchSize int
+	// ShardsInFlight and BatchesInFlight bound what each worker process
+	// labels at once, across all the bundles the runner gives it (0:
+	// ground.DefaultShardsInFlight, ground.DefaultBatchesInFlight).
+	ShardsInFlight  int
+	BatchesInFlight int
 	// Params are the GLIP post-processing settings (zero: defaults).
 	Params *glip.Params
 	// RowGroup is the most rows per Parquet row group.
@@ -146,7 +151,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		Meta: sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()}}
 	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
-		BatchSize: cfg.BatchSize, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
+		BatchSize: cfg.BatchSize, Shards: cfg.ShardsInFlight, Batches: cfg.BatchesInFlight, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
 		Vocab: cfg.Vocab, CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops,
 		Proposals: cfg.Proposals, MaxProposals: cfg.MaxProposals, NoTeacherBoxes: cfg.NoTeacherBoxes,
 		Float16: cfg.EmbeddingDType == DTypeFloat16,

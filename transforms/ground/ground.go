@@ -45,6 +45,14 @@ type Config struct {
 	Session ort.Options
 	// BatchSize is the number of pairs per teacher call (default 8).
 	BatchSize int
+	// Shards is how many shards a worker process labels at once,
+	// whatever number of bundles the runner runs (default
+	// DefaultShardsInFlight); others wait before opening anything.
+	Shards int
+	// Batches is how many batches a worker process labels at once,
+	// across its shards (default DefaultBatchesInFlight): while one
+	// waits on ONNX Runtime, the next is decoded and resized.
+	Batches int
 	// Params are the GLIP post-processing settings.
 	Params glip.Params
 	// MaxPixels refuses larger images before decoding.
@@ -80,6 +88,12 @@ func LabelShards(s beam.Scope, cfg Config, shards beam.PCollection) beam.PCollec
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 8
 	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = DefaultShardsInFlight
+	}
+	if cfg.Batches <= 0 {
+		cfg.Batches = DefaultBatchesInFlight
+	}
 	return beam.ParDo(s, &labelShardFn{Cfg: cfg}, shards)
 }
 
@@ -88,8 +102,11 @@ type labelShardFn struct {
 
 	lab       *label.Labeler
 	proposals map[string][][4]float32
-	teacher   *teacher.Teacher
-	clip      *clip.Encoder
+	// shards and batches are the worker's gates (ort.WorkerGate),
+	// shared by every instance of this DoFn in the process.
+	shards, batches *ort.Gate
+	teacher         *teacher.Teacher
+	clip            *clip.Encoder
 }
 
 var (
@@ -104,6 +121,11 @@ var (
 	resumed   = beam.NewCounter("groundbeam", "shards_resumed")
 	perImage  = beam.NewDistribution("groundbeam", "boxes_per_image")
 	setups    = beam.NewCounter("groundbeam", "dofn_setups")
+	// shardsAt and batchesAt are how many shards and batches the worker
+	// had in flight as each one was admitted (their max is the gates'
+	// bound at work).
+	shardsAt  = beam.NewDistribution("groundbeam", "shards_in_flight")
+	batchesAt = beam.NewDistribution("groundbeam", "batches_in_flight")
 )
 
 // Setup opens the models from the worker's shared session cache.
@@ -140,6 +162,8 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 	}
 	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels, Vocab: f.Cfg.Vocab,
 		MaxProposals: f.Cfg.MaxProposals, NoTeacherBoxes: f.Cfg.NoTeacherBoxes, Float16: f.Cfg.Float16})
+	f.shards = ort.WorkerGate("ground.shards", f.Cfg.Shards)
+	f.batches = ort.WorkerGate("ground.batches", f.Cfg.Batches)
 	setups.Inc(ctx, 1)
 	slog.Debug("labeller ready", "teacher", tb.Identity, "clip", cb.Identity)
 	return nil
@@ -158,11 +182,19 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 			return nil
 		}
 	}
+	// Wait for a worker slot before opening anything: a waiting shard
+	// holds nothing but its name.
+	ticket := f.shards.Ticket()
+	if err := f.shards.Acquire(ctx, ticket); err != nil {
+		return fmt.Errorf("shard %s: %w", shard, err)
+	}
+	defer f.shards.Release()
+	shardsAt.Update(ctx, int64(f.shards.Held()))
 	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, shard)
 	if err != nil {
 		return err
 	}
-	res, err := f.label(ctx, shard, w)
+	res, err := f.label(ctx, shard, ticket, w)
 	if err != nil {
 		w.Abort(context.WithoutCancel(ctx))
 		return fmt.Errorf("shard %s: %w", shard, err)
@@ -172,10 +204,17 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 	return nil
 }
 
-// inFlight is how many batches of a shard are labelled at once: while one
-// waits on ONNX Runtime, the next is decoded and resized, so the CPU work
-// around the sessions overlaps inference instead of adding to it.
-const inFlight = 2
+// DefaultShardsInFlight and DefaultBatchesInFlight are the worker's
+// default gates (Config.Shards, Config.Batches). Two batches keep the
+// sessions fed: while one waits on ONNX Runtime, the next is decoded and
+// resized, so the CPU work around the sessions overlaps inference instead
+// of adding to it. Two shards let the next shard read its first batch
+// while the last batches of the one before run and it commits. Peak
+// memory follows these, not the number of bundles the runner starts.
+const (
+	DefaultShardsInFlight  = 2
+	DefaultBatchesInFlight = 2
+)
 
 // pending is a batch being labelled, or a rejected input, in input order.
 type pending struct {
@@ -184,9 +223,11 @@ type pending struct {
 	outs   []label.Outcome
 	st     label.Stats
 	err    error
+	held   int // batches in flight when this one was admitted
 }
 
-func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWriter) (sink.ShardResult, error) {
+func (f *labelShardFn) label(ctx context.Context, shard string, ticket uint64, w *sink.ShardWriter) (sink.ShardResult, error) {
+	inFlight := f.batches.Limit()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var queue []*pending
@@ -214,6 +255,7 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 				return err
 			}
 		}
+		batchesAt.Update(ctx, int64(p.held))
 		boxes.Inc(ctx, int64(p.st.Boxes))
 		skipped.Inc(ctx, int64(p.st.SkippedPhrases))
 		truncated.Inc(ctx, int64(p.st.Truncated))
@@ -243,6 +285,12 @@ func (f *labelShardFn) label(ctx context.Context, shard string, w *sink.ShardWri
 		p := &pending{done: make(chan struct{})}
 		go func() {
 			defer close(p.done)
+			// the oldest shard's batches go first
+			if p.err = f.batches.Acquire(ctx, ticket); p.err != nil {
+				return
+			}
+			defer f.batches.Release()
+			p.held = f.batches.Held()
 			outs, st, err := f.lab.Label(ctx, batch)
 			if err != nil {
 				err = fmt.Errorf("label batch of %d: %w", len(batch), err)

@@ -35,6 +35,11 @@ func init() {
 // DefaultBatch is the default number of images per Encoder.Embed call.
 const DefaultBatch = 16
 
+// DefaultShardsInFlight is how many tasks a worker process embeds at once
+// by default (Config.Shards): the runner may run many more bundles side
+// by side, and each task holds its rows and a batch of images.
+const DefaultShardsInFlight = 2
+
 // Task is one unit of work, committed as a whole under one output name.
 type Task struct {
 	// Shard is the work's key in the sink (sink.Config.Names maps it to
@@ -73,6 +78,9 @@ type Config struct {
 	// Batch is the number of images per Encoder.Embed call (default
 	// DefaultBatch).
 	Batch int
+	// Shards is how many tasks a worker process embeds at once (default
+	// DefaultShardsInFlight); others wait before reading anything.
+	Shards int
 	// Sink says where each task's tables go.
 	Sink sink.Config
 	// Resume skips tasks a previous run into the same output committed.
@@ -85,6 +93,9 @@ func EmbedTasks(s beam.Scope, cfg Config, tasks beam.PCollection) beam.PCollecti
 	s = s.Scope("region.EmbedTasks")
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = DefaultShardsInFlight
 	}
 	return beam.ParDo(s, &embedFn{Cfg: cfg}, tasks)
 }
@@ -99,12 +110,18 @@ var (
 	tasksResume = beam.NewCounter("groundbeam", "shards_resumed")
 	perImage    = beam.NewDistribution("groundbeam", "boxes_per_image")
 	setups      = beam.NewCounter("groundbeam", "dofn_setups")
+	// shardsAt is how many tasks the worker had in flight as each was
+	// admitted.
+	shardsAt = beam.NewDistribution("groundbeam", "shards_in_flight")
 )
 
 type embedFn struct {
 	Cfg Config
 
 	enc *clip.Encoder
+	// shards is the worker's gate (ort.WorkerGate), shared by every
+	// instance of this DoFn in the process.
+	shards *ort.Gate
 }
 
 // Setup opens the CLIP region encoder from the worker's shared session
@@ -121,6 +138,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	f.shards = ort.WorkerGate("region.shards", f.Cfg.Shards)
 	setups.Inc(ctx, 1)
 	slog.Debug("region encoder ready", "clip", cb.Identity, "region_graph", f.enc.RegionGraph())
 	return nil
@@ -139,6 +157,11 @@ func (f *embedFn) ProcessElement(ctx context.Context, t Task, emit func(sink.Sha
 			return nil
 		}
 	}
+	if err := f.shards.Acquire(ctx, f.shards.Ticket()); err != nil {
+		return fmt.Errorf("shard %s: %w", t.Shard, err)
+	}
+	defer f.shards.Release()
+	shardsAt.Update(ctx, int64(f.shards.Held()))
 	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, t.Shard)
 	if err != nil {
 		return err
