@@ -87,15 +87,15 @@ type Options struct {
 	// provider from; empty takes it from the loaded ONNX Runtime.
 	EPLib string
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
-	// choose (one per core).
+	// choose (one per core). SharedBy divides the cores among runs.
 	IntraOpThreads int
 	// Arena keeps ONNX Runtime's CPU memory arena. It is off by default:
 	// the arena keeps the memory of the largest inputs a session has seen
-	// and fragments as input shapes vary (every image size and caption
-	// length is another shape), so a long run's memory grows with its
-	// input (the label job's peak doubled from 1,000 to 10,000 pairs with
-	// it, bench/README.md); without it, a run's buffers are freed when it
-	// ends and TrimMemory can hand them back.
+	// for the session's life, and fragments as input shapes vary (every
+	// image size and caption length is another shape); without it, a
+	// run's buffers are freed when it ends and TrimMemory can hand them
+	// back. With the label job's work in flight bounded, the arena made
+	// it neither faster nor, over 10,000 pairs, larger (bench/README.md).
 	Arena bool
 	// Spin lets ONNX Runtime's intra-op threads spin while waiting for
 	// work. It is off by default: in a pipeline the cores a spinning
