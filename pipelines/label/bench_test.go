@@ -34,12 +34,16 @@ var benchTeachers = []struct {
 
 // BenchmarkLabelVsSession measures the label job's throughput on the CPU
 // against the bare ONNX Runtime sessions doing the same inference. The job
-// runs with its defaults (region graph, crop scales 1.0 and 1.5, batch 8);
-// every session records the input shapes it ran with, and the replay runs
+// runs with its defaults (region graph, crop scales 1.0 and 1.5, batch 8,
+// two batches in flight, intra-op threads shared between them); every
+// session records the input shapes it ran with, and the replay runs
 // exactly those runs (same graphs, shapes and counts) with nothing around
-// them, on twin sessions with ONNX Runtime's own defaults. job/sessions is
-// what the pipeline around the sessions (decode, resize, tokenize,
-// post-process, Parquet, Beam) leaves of the sessions' throughput.
+// them, on twin sessions with ONNX Runtime's memory arena and spinning
+// threads: with the job's thread count one run after another and two at
+// a time, and with ONNX Runtime's own thread count (one per core) one
+// after another. job/sessions is against the fastest of the three: what
+// the pipeline around the sessions (decode, resize, tokenize,
+// post-process, Parquet, Beam) leaves of the sessions' best throughput.
 func BenchmarkLabelVsSession(b *testing.B) {
 	lib := testenv.ORTLib(b)
 	testenv.InitORT(b)
@@ -76,12 +80,14 @@ func BenchmarkLabelVsSession(b *testing.B) {
 			}
 			run() // opens the sessions and records their runs, untimed
 			sessions := bundleSessions(tb, cb)
-			work := replayWork(b, sessions, 1, cb)
+			work := replayWork(b, sessions, 1, cb, false)
+			own := replayWork(b, sessions, 1, cb, true)
 			// Each iteration runs the job, then the sessions alone one run
-			// after another, then two at a time (as the job's DoFn keeps two
-			// batches in flight); alternating keeps the machine's drift out
-			// of the ratio, which is taken against the faster replay.
-			var pipeline, seq, par time.Duration
+			// after another, then two at a time (as the job keeps two
+			// batches in flight), then one after another with a thread per
+			// core; alternating keeps the machine's drift out of the ratio,
+			// which is taken against the fastest replay.
+			var pipeline, seq, par, ortSeq time.Duration
 			timed := func(f func()) time.Duration {
 				start := time.Now()
 				f()
@@ -91,12 +97,14 @@ func BenchmarkLabelVsSession(b *testing.B) {
 				pipeline += timed(run)
 				seq += timed(func() { replay(b, work, 1) })
 				par += timed(func() { replay(b, work, 2) })
+				ortSeq += timed(func() { replay(b, own, 1) })
 			}
 			rate := func(d time.Duration) float64 { return float64(pairs*b.N) / d.Seconds() }
-			best := min(seq, par)
+			best := min(seq, par, ortSeq)
 			b.ReportMetric(rate(pipeline), "job-pairs/s")
 			b.ReportMetric(rate(seq), "sessions-x1-pairs/s")
 			b.ReportMetric(rate(par), "sessions-x2-pairs/s")
+			b.ReportMetric(rate(ortSeq), "sessions-ort-threads-x1-pairs/s")
 			b.ReportMetric(best.Seconds()/pipeline.Seconds(), "job/sessions")
 			b.ReportMetric((pipeline-best).Seconds()*1e3/float64(pairs*b.N), "overhead-ms/pair")
 		})
@@ -144,8 +152,9 @@ type replayRun struct {
 // replayWork turns the sessions' recorded runs over n pipeline runs into
 // the runs of one: each shape combination's runs divided by n, with
 // constant inputs (token ids 1, mask 1, pixels 0.5, region boxes covering
-// the image's top-left quarter).
-func replayWork(b *testing.B, sessions []*ort.Session, n int, cb *bundle.Bundle) []replayRun {
+// the image's top-left quarter). ortThreads runs them with ONNX Runtime's
+// own intra-op thread count instead of the job's.
+func replayWork(b *testing.B, sessions []*ort.Session, n int, cb *bundle.Bundle, ortThreads bool) []replayRun {
 	var work []replayRun
 	boxes := cb.Manifest.Inputs[bundle.InBoxes]
 	for _, s := range sessions {
@@ -156,6 +165,10 @@ func replayWork(b *testing.B, sessions []*ort.Session, n int, cb *bundle.Bundle)
 		key := s.Key()
 		key.Identity += "#bare"
 		key.Arena, key.Spin = true, true
+		if ortThreads {
+			key.Identity += "-ort-threads"
+			key.IntraOpThreads = 0
+		}
 		bare, err := ort.Acquire(key, names, s.Outputs())
 		if err != nil {
 			b.Fatal(err)

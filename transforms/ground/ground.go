@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -153,10 +154,12 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 		return err
 	}
 	params := f.Cfg.Params
-	if f.teacher, err = teacher.Open(tb, &teacher.Options{Params: &params, Session: f.Cfg.Session, Vocab: f.Cfg.Vocab}); err != nil {
+	// the batches in flight share the worker's cores
+	sess := f.Cfg.Session.SharedBy(f.Cfg.Batches, runtime.NumCPU())
+	if f.teacher, err = teacher.Open(tb, &teacher.Options{Params: &params, Session: sess, Vocab: f.Cfg.Vocab}); err != nil {
 		return err
 	}
-	if f.clip, err = clip.Open(cb, &clip.Options{Session: f.Cfg.Session, Scales: f.Cfg.CLIPScales, CPUCrops: f.Cfg.CPUCrops}); err != nil {
+	if f.clip, err = clip.Open(cb, &clip.Options{Session: sess, Scales: f.Cfg.CLIPScales, CPUCrops: f.Cfg.CPUCrops}); err != nil {
 		f.teacher.Close()
 		return err
 	}
@@ -205,15 +208,17 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 }
 
 // DefaultShardsInFlight and DefaultBatchesInFlight are the worker's
-// default gates (Config.Shards, Config.Batches). Two batches keep the
-// sessions fed: while one waits on ONNX Runtime, the next is decoded and
-// resized, so the CPU work around the sessions overlaps inference instead
-// of adding to it. Two shards let the next shard read its first batch
-// while the last batches of the one before run and it commits. Peak
-// memory follows these, not the number of bundles the runner starts.
+// default gates (Config.Shards, Config.Batches). Three batches keep the
+// sessions fed: on the CPU each runs with a third of the cores (one
+// thread each on two cores, ort.Options.SharedBy), so two run while the
+// third is decoded and resized, and the CPU work around the sessions
+// overlaps inference instead of adding to it. Two shards let the next
+// shard read its first batch while the last batches of the one before
+// run and it commits. Peak memory follows these, not the number of
+// bundles the runner starts.
 const (
 	DefaultShardsInFlight  = 2
-	DefaultBatchesInFlight = 2
+	DefaultBatchesInFlight = 3
 )
 
 // pending is a batch being labelled, or a rejected input, in input order.
