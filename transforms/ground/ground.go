@@ -208,17 +208,18 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 }
 
 // DefaultShardsInFlight and DefaultBatchesInFlight are the worker's
-// default gates (Config.Shards, Config.Batches). Three batches keep the
-// sessions fed: on the CPU each runs with a third of the cores (one
-// thread each on two cores, ort.Options.SharedBy), so two run while the
-// third is decoded and resized, and the CPU work around the sessions
-// overlaps inference instead of adding to it. Two shards let the next
-// shard read its first batch while the last batches of the one before
-// run and it commits. Peak memory follows these, not the number of
-// bundles the runner starts.
+// default gates (Config.Shards, Config.Batches). Two batches keep the
+// sessions fed: on the CPU each runs with half the cores
+// (ort.Options.SharedBy), and while one batch is decoded and resized the
+// other runs, so the CPU work around the sessions overlaps inference
+// instead of adding to it. Two shards let the next shard read its first
+// batch while the last batches of the one before run and it commits.
+// Peak memory follows these, not the number of bundles the runner starts.
+// On two cores, one, three and four batches in flight were 2-11% slower
+// than two (BenchmarkLabelSettings).
 const (
 	DefaultShardsInFlight  = 2
-	DefaultBatchesInFlight = 3
+	DefaultBatchesInFlight = 2
 )
 
 // pending is a batch being labelled, or a rejected input, in input order.
