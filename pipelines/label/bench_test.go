@@ -32,6 +32,33 @@ var benchTeachers = []struct {
 	{"teacher=heavy", 48, 2048},
 }
 
+// pairs and shards are the label benchmarks' input: 64 photo-like pairs
+// of 640×480 in two shards.
+const pairs, shards = 64, 2
+
+// benchInput writes the benchmarks' input shards into a folder of the
+// benchmark's own and returns the ONNX Runtime library, that folder and
+// the shards' folder.
+func benchInput(b *testing.B) (lib, dir, in string) {
+	lib = testenv.ORTLib(b)
+	testenv.InitORT(b)
+	dir = b.TempDir()
+	ps, err := sampleset.Pairs(&sampleset.Options{Pairs: pairs, Width: 640, Height: 480, Seed: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in = filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i, s := range testenv.Shards(b, ps, shards) {
+		if err := os.WriteFile(filepath.Join(in, sampleset.ShardName(i)), s, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return lib, dir, in
+}
+
 // BenchmarkLabelVsSession measures the label job's throughput on the CPU
 // against the bare ONNX Runtime sessions doing the same inference. The job
 // runs with its defaults (region graph, crop scales 1.0 and 1.5, batch 8,
@@ -45,19 +72,8 @@ var benchTeachers = []struct {
 // the pipeline around the sessions (decode, resize, tokenize,
 // post-process, Parquet, Beam) leaves of the sessions' best throughput.
 func BenchmarkLabelVsSession(b *testing.B) {
-	lib := testenv.ORTLib(b)
-	testenv.InitORT(b)
-	dir := b.TempDir()
-	const pairs, shards, batch, w, h = 64, 2, 8, 640, 480
-	ps, err := sampleset.Pairs(&sampleset.Options{Pairs: pairs, Width: w, Height: h, Seed: 5})
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := filepath.Join(dir, "in")
-	os.MkdirAll(in, 0o755)
-	for i, s := range testenv.Shards(b, ps, shards) {
-		os.WriteFile(filepath.Join(in, sampleset.ShardName(i)), s, 0o644)
-	}
+	lib, dir, in := benchInput(b)
+	const batch = 8
 	for _, tc := range benchTeachers {
 		b.Run(tc.name, func(b *testing.B) {
 			tb, cb, err := tiny.WriteBundles(filepath.Join(dir, tc.name), &tiny.BundleOptions{
@@ -223,4 +239,46 @@ func replayWork(b *testing.B, sessions []*ort.Session, n int, cb *bundle.Bundle,
 		b.Fatal("the pipeline ran no session")
 	}
 	return work
+}
+
+// BenchmarkLabelSettings measures the label job's throughput on the CPU
+// at several batch sizes and numbers of batches in flight, with the
+// inference-heavy teacher, to choose the defaults: each iteration runs
+// every setting once, in turn, so the machine's drift spreads over all of
+// them. Intra-op threads follow the batches in flight
+// (ort.Options.SharedBy).
+func BenchmarkLabelSettings(b *testing.B) {
+	lib, dir, in := benchInput(b)
+	heavy := benchTeachers[len(benchTeachers)-1]
+	tb, cb, err := tiny.WriteBundles(filepath.Join(dir, "heavy"), &tiny.BundleOptions{
+		Grounding: &tiny.GroundingOptions{HeavyLayers: heavy.layers, HeavyWidth: heavy.width}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	settings := []struct{ batch, inFlight int }{
+		{8, 1}, {8, 2}, {8, 3}, {8, 4}, {4, 3}, {16, 3},
+	}
+	took := make([]time.Duration, len(settings))
+	runs := 0
+	run := func(batch, inFlight int) time.Duration {
+		runs++
+		start := time.Now()
+		if _, err := label.Run(context.Background(), label.Config{
+			Input: filepath.Join(in, "*.tar"), Output: filepath.Join(dir, "out", fmt.Sprint(runs)),
+			Teacher: tb.Dir, CLIP: cb.Dir, OrtLib: lib, BatchSize: batch, BatchesInFlight: inFlight,
+		}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	run(8, 3) // opens the sessions (one thread each on two cores), untimed
+	run(8, 1) // and those with a thread per core
+	for b.Loop() {
+		for i, s := range settings {
+			took[i] += run(s.batch, s.inFlight)
+		}
+	}
+	for i, s := range settings {
+		b.ReportMetric(float64(pairs*b.N)/took[i].Seconds(), fmt.Sprintf("batch%d-inflight%d-pairs/s", s.batch, s.inFlight))
+	}
 }
