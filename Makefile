@@ -38,8 +38,10 @@ vet: deps
 test: deps fmt vet
 	$(GOTEST) ./...
 
+# One package at a time: benchmarks of two packages side by side would
+# share the cores and skew each other's figures.
 bench: deps
-	$(GOTEST) -run '^$$' -bench . -benchmem ./...
+	$(GO) test -p 1 -timeout 60m -run '^$$' -bench . -benchmem ./...
 
 fuzz:
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
