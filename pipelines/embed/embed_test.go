@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -264,7 +265,10 @@ func TestEmbed(t *testing.T) {
 		{name: "previous run, the same CLIP", cfg: embed.Config{Input: prev, CLIP: clip1, BatchSize: 3}, newSessions: 0, equalPrev: true},
 		{name: "previous run, CPU crops of a third CLIP", cfg: embed.Config{Input: prev, CLIP: clip3, CPUCrops: true, Scales: []float64{1}},
 			newSessions: 1, differPrev: true},
-		{name: "coco, local images", cfg: embed.Config{COCO: cocoJSON, Images: imgDir, CLIP: clip2, ChunkSize: 8, ShardsInFlight: 1}, newSessions: 0},
+		// one task at a time, on the sessions the default opened (the
+		// thread count is part of a session's key)
+		{name: "coco, local images", cfg: embed.Config{COCO: cocoJSON, Images: imgDir, CLIP: clip2, ChunkSize: 8, ShardsInFlight: 1,
+			Session: ort.Options{}.SharedBy(region.DefaultShardsInFlight, runtime.NumCPU())}, newSessions: 0},
 		{name: "coco on gs://", cfg: embed.Config{COCO: "gs://coco/annotations/instances.json", Images: "gs://coco/val2017", CLIP: clip2},
 			gcs: true, newSessions: 0, equalCOCO: true},
 		{name: "coco, another CLIP", cfg: embed.Config{COCO: cocoJSON, Images: imgDir + "/", CLIP: clip1, BatchSize: 5}, differCOCO: true},

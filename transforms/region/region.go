@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -134,7 +135,10 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("clip: %w", err)
 	}
-	f.enc, err = clip.Open(cb, &clip.Options{Scales: f.Cfg.Scales, CPUCrops: f.Cfg.CPUCrops, Session: f.Cfg.Session})
+	// the tasks in flight share the worker's cores, as the label job's
+	// batches do (and so the two jobs share CLIP sessions)
+	sess := f.Cfg.Session.SharedBy(f.Cfg.Shards, runtime.NumCPU())
+	f.enc, err = clip.Open(cb, &clip.Options{Scales: f.Cfg.Scales, CPUCrops: f.Cfg.CPUCrops, Session: sess})
 	if err != nil {
 		return err
 	}
