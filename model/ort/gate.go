@@ -119,11 +119,10 @@ func (g *Gate) Acquire(ctx context.Context, ticket uint64) error {
 		defer g.mu.Unlock()
 		if j := slices.Index(g.waiting, w); j >= 0 {
 			g.waiting = slices.Delete(g.waiting, j, j+1)
-			return fmt.Errorf("wait for a worker slot: %w", ctx.Err())
+		} else { // admitted while ctx ended: give the slot on
+			g.held--
+			g.admit()
 		}
-		// admitted while ctx ended: give the slot on
-		g.held--
-		g.admit()
 		return fmt.Errorf("wait for a worker slot: %w", ctx.Err())
 	}
 }
