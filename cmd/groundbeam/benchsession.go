@@ -382,7 +382,7 @@ func benchSession(ctx context.Context, b *bundle.Bundle, g benchGraph, in []ort.
 // |difference| between got (the graph's first output with provider) and
 // the cpu provider's.
 func checkCPU(ctx context.Context, b *bundle.Bundle, g benchGraph, in []ort.Tensor, opts ort.Options, got ort.Tensor, provider string) (float64, error) {
-	opts.Provider, opts.EPLib, opts.DeviceID = "cpu", "", 0
+	opts.Provider, opts.EPLib, opts.EPOptions, opts.DeviceID = "cpu", "", "", 0
 	s, err := ort.Acquire(ort.Key{Identity: g.identity, Path: b.Path(g.file), Options: opts}, g.ins, g.outs)
 	if err != nil {
 		return 0, fmt.Errorf("check against the cpu provider: %w", err)

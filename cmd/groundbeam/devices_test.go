@@ -14,7 +14,9 @@ func TestProviderFlags(t *testing.T) {
 	var tests []cliCase
 	for _, cmd := range []string{"label", "embed", "vocab"} {
 		tests = append(tests, cliCase{name: cmd + " unknown provider", args: []string{cmd, "--provider", "rocm"}, code: 2,
-			stderr: []string{`invalid value "rocm" for flag -provider: unknown execution provider "rocm" (want cpu, cuda or tensorrt)`}})
+			stderr: []string{`invalid value "rocm" for flag -provider: unknown execution provider "rocm" (want cpu, cuda or tensorrt)`}},
+			cliCase{name: cmd + " malformed provider options", args: []string{cmd, "--provider", "cuda", "--ort-ep-options", "use_tf32"}, code: 2,
+				stderr: []string{`invalid value "use_tf32" for flag -ort-ep-options: provider option "use_tf32": want key=value`}})
 	}
 	tests = append(tests,
 		cliCase{name: "help lists the flags", args: []string{"embed", "--help"}, code: 0,

@@ -113,6 +113,7 @@ func addSessionFlags(fs *flag.FlagSet, lib *string, s *ort.Options) {
 	fs.Var(providerFlag{&s.Provider}, "provider", "ONNX Runtime execution `provider`: cpu, cuda or tensorrt (docs/gpu.md)")
 	fs.IntVar(&s.DeviceID, "device-id", 0, "GPU to use with --provider cuda or tensorrt")
 	fs.StringVar(&s.EPLib, "ort-ep-lib", "", "plugin execution provider library for --provider cuda or tensorrt, e.g. libonnxruntime_providers_cuda.so (default: the ONNX Runtime library's own provider, or the one beside it)")
+	fs.Var(epOptionsFlag{&s.EPOptions}, "ort-ep-options", "provider `options` for --provider cuda or tensorrt, key=value pairs separated by commas (docs/gpu.md), e.g. cudnn_conv_algo_search=HEURISTIC")
 	fs.IntVar(&s.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core; label divides the cores among its batches in flight)")
 	fs.BoolVar(&s.Arena, "ort-arena", false, "keep ONNX Runtime's CPU memory arena (memory then grows with the variety of input shapes)")
 	fs.BoolVar(&s.Spin, "ort-spin", false, "let ONNX Runtime's threads spin between runs (steals the cores decoding and writing do)")
@@ -136,6 +137,29 @@ func (f providerFlag) Set(v string) error {
 		return err
 	}
 	*f.p = v
+	return nil
+}
+
+// epOptionsFlag is --ort-ep-options: provider options ort.ParseEPOptions
+// accepts, kept in its canonical form, so a malformed list is a usage
+// error when flags are parsed.
+type epOptionsFlag struct{ p *string }
+
+// String returns the options.
+func (f epOptionsFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+// Set checks the options and stores their canonical form.
+func (f epOptionsFlag) Set(v string) error {
+	c, err := ort.ParseEPOptions(v)
+	if err != nil {
+		return err
+	}
+	*f.p = c
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -155,4 +156,50 @@ func missingFile(dlerror string) string {
 		return ""
 	}
 	return filepath.Base(name)
+}
+
+// ParseEPOptions checks s, provider options written as "key=value" pairs
+// separated by commas, and returns them in the canonical form
+// Options.EPOptions holds: sorted by key, one pair per key. An empty s is
+// no options. A pair without "=", an empty key, a key given twice or a
+// key or value holding a comma is an error.
+func ParseEPOptions(s string) (string, error) {
+	m, err := epOptionMap(s)
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	pairs := make([]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = k + "=" + m[k]
+	}
+	return strings.Join(pairs, ","), nil
+}
+
+// epOptionMap splits provider options written as ParseEPOptions takes
+// them into a map.
+func epOptionMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("provider option %q: want key=value", pair)
+		case k == "":
+			return nil, fmt.Errorf("provider option %q: empty key", pair)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("provider option %q given twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
 }

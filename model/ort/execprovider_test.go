@@ -101,3 +101,36 @@ func TestMissingDependencyError(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEPOptions(t *testing.T) {
+	tests := []struct {
+		name, in, want, err string
+	}{
+		{name: "none", in: "", want: ""},
+		{name: "blank", in: "  ", want: ""},
+		{name: "one", in: "cudnn_conv_algo_search=HEURISTIC", want: "cudnn_conv_algo_search=HEURISTIC"},
+		{name: "sorted and trimmed", in: " use_tf32 = 0 ,cudnn_conv_algo_search=DEFAULT", want: "cudnn_conv_algo_search=DEFAULT,use_tf32=0"},
+		{name: "empty value kept", in: "user_compute_stream=", want: "user_compute_stream="},
+		{name: "no equals", in: "use_tf32", err: `provider option "use_tf32": want key=value`},
+		{name: "empty key", in: "=1", err: "empty key"},
+		{name: "twice", in: "use_tf32=0,use_tf32=1", err: `provider option "use_tf32" given twice`},
+		{name: "trailing comma", in: "use_tf32=0,", err: `provider option "": want key=value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseEPOptions(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("ParseEPOptions(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseEPOptions(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			if again, err := ParseEPOptions(got); err != nil || again != got {
+				t.Errorf("the canonical form %q parses to %q, %v", got, again, err)
+			}
+		})
+	}
+}

@@ -37,6 +37,9 @@ func sessionOptions(o Options) (*onnx.SessionOptions, error) {
 	if p.name == "cpu" && o.EPLib != "" {
 		return nil, fmt.Errorf("execution provider library %s given for the cpu provider (want cuda or tensorrt)", o.EPLib)
 	}
+	if p.name == "cpu" && o.EPOptions != "" {
+		return nil, fmt.Errorf("provider options %q given for the cpu provider (want cuda or tensorrt)", o.EPOptions)
+	}
 	opts, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("new session options: %w", err)
@@ -73,10 +76,17 @@ func sessionOptions(o Options) (*onnx.SessionOptions, error) {
 func appendProvider(opts *onnx.SessionOptions, p provider, o Options) error {
 	environment.epMu.Lock()
 	defer environment.epMu.Unlock()
-	if o.EPLib != "" {
-		return appendPlugin(opts, p, o.EPLib, o.DeviceID)
+	settings, err := epOptionMap(o.EPOptions)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.label(), err)
 	}
-	err := appendLegacy(opts, p, o.DeviceID)
+	if _, ok := settings["device_id"]; ok {
+		return fmt.Errorf("%s: provider option device_id: choose the gpu with the device id (--device-id)", p.label())
+	}
+	if o.EPLib != "" {
+		return appendPlugin(opts, p, o.EPLib, o.DeviceID, settings)
+	}
+	err = appendLegacy(opts, p, o.DeviceID, settings)
 	var nb *notInBuildError
 	if !errors.As(err, &nb) {
 		return err
@@ -84,7 +94,7 @@ func appendProvider(opts *onnx.SessionOptions, p provider, o Options) error {
 	if lib, ok := besideLibrary(environment.lib, p.libFile); ok {
 		slog.Info("execution provider not in the onnx runtime build; using the plugin library beside it",
 			"provider", p.name, "ort_lib", environment.lib, "ep_lib", lib)
-		return appendPlugin(opts, p, lib, o.DeviceID)
+		return appendPlugin(opts, p, lib, o.DeviceID, settings)
 	}
 	return fmt.Errorf("%s: %s has no %s execution provider (legacy api: %w) and no %s beside it; pass --ort-ep-lib PATH naming a plugin execution provider library such as %s",
 		p.label(), environment.lib, p.title, nb.err, p.libFile, p.libFile)
@@ -103,7 +113,7 @@ func (e *notInBuildError) Unwrap() error { return e.err }
 // builds without the provider interface), or configuring them fails with
 // no provider library beside the loaded one for the interface to load
 // (CPU builds with it, such as npm's).
-func appendLegacy(opts *onnx.SessionOptions, p provider, deviceID int) error {
+func appendLegacy(opts *onnx.SessionOptions, p provider, deviceID int, options map[string]string) error {
 	_, beside := besideLibrary(environment.lib, p.libFile)
 	fail := func(err error) error {
 		if !beside {
@@ -112,6 +122,9 @@ func appendLegacy(opts *onnx.SessionOptions, p provider, deviceID int) error {
 		return fmt.Errorf("%s: %w", p.label(), err)
 	}
 	settings := map[string]string{"device_id": fmt.Sprint(deviceID)}
+	for k, v := range options {
+		settings[k] = v
+	}
 	switch p.name {
 	case "cuda":
 		cuda, err := onnx.NewCUDAProviderOptions()
@@ -164,15 +177,15 @@ func checkBeside(p provider) error {
 }
 
 // appendPlugin registers the plugin library lib and appends p's GPU
-// device deviceID from it.
-func appendPlugin(opts *onnx.SessionOptions, p provider, lib string, deviceID int) error {
+// device deviceID from it, with the provider options.
+func appendPlugin(opts *onnx.SessionOptions, p provider, lib string, deviceID int, options map[string]string) error {
 	if err := registerEPLibrary(p.label(), lib); err != nil {
 		return err
 	}
-	if err := appendDevice(opts, p.epNames, "gpu", deviceID, nil); err != nil {
+	if err := appendDevice(opts, p.epNames, "gpu", deviceID, options); err != nil {
 		return fmt.Errorf("%s from %s: %w", p.label(), lib, err)
 	}
-	slog.Debug("execution provider appended from a plugin library", "provider", p.name, "ep_lib", lib, "device_id", deviceID)
+	slog.Debug("execution provider appended from a plugin library", "provider", p.name, "ep_lib", lib, "device_id", deviceID, "options", options)
 	return nil
 }
 

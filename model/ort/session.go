@@ -86,6 +86,12 @@ type Options struct {
 	// libonnxruntime_providers_cuda.so, to take the cuda or tensorrt
 	// provider from; empty takes it from the loaded ONNX Runtime.
 	EPLib string
+	// EPOptions are provider options for the cuda or tensorrt provider,
+	// "key=value" pairs joined by commas in key order (ParseEPOptions
+	// makes that form), such as "cudnn_conv_algo_search=HEURISTIC". They
+	// are passed as they are to the provider, which rejects keys it does
+	// not know when the session is created.
+	EPOptions string
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 lets it
 	// choose (one per core). SharedBy divides the cores among runs.
 	IntraOpThreads int

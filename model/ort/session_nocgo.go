@@ -30,6 +30,7 @@ type Options struct {
 	Provider       string
 	DeviceID       int
 	EPLib          string
+	EPOptions      string
 	IntraOpThreads int
 	Arena          bool
 	Spin           bool

@@ -62,7 +62,7 @@ def require(module: str, pip_name: Optional[str] = None, why: str = ""):
     """Imports module or raises ExportError naming the package to install."""
     try:
         return importlib.import_module(module)
-    except ImportError as e:
+    except Exception as e:  # ImportError, or e.g. RuntimeError from a torchvision built for another torch
         hint = f"pip install {pip_name or module}"
         raise ExportError(f"{module} is not importable ({e}); {why + ': ' if why else ''}{hint}") from None
 
@@ -72,6 +72,9 @@ def optional(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
+        return None
+    except Exception as e:  # installed but broken (built for another torch, say): say so, go on without it
+        print(f"  note: {module} is installed but does not import ({e.__class__.__name__}: {e}); going on without it")
         return None
 
 
@@ -798,6 +801,12 @@ def check_parity(fx: Fixtures, role: str, diff: Optional[float], tolerance: floa
     verify will apply (unless allow), so a bad export stops here."""
     if diff is None:
         return
+    if not math.isfinite(diff):
+        if not allow:
+            raise ExportError(f"{role}: ONNX Runtime and PyTorch outputs differ in shape or in where they are "
+                              "not finite; pass --allow-parity-failure to write the bundle anyway")
+        print(f"  parity {role}: not finite (shapes or non-finite values differ); bundle kept (--allow-parity-failure)")
+        return
     fx.set_parity(role, diff)
     print(f"  parity {role}: max |onnxruntime - pytorch| = {diff:.3g} (tolerance {tolerance:g})")
     if diff > tolerance and not allow:
@@ -812,6 +821,11 @@ def device_of(name: str):
     torch = _torch()
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ExportError(f"--device {name}: torch.cuda.is_available() is False")
+    if name.startswith("cuda"):
+        # References are fp32 (or fp16 by choice): TF32 convolutions and
+        # matrix products would move them by more than fp32's tolerance.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     return torch.device(name)
 
 

@@ -201,6 +201,45 @@ def make_wrapper(model, normalize):
     return Grounding()
 
 
+def bert_tokenizer(tf, vocab: str):
+    """A lowercasing WordPiece tokenizer over the vocab.txt at vocab.
+    transformers 4 reads the file from vocab_file=; transformers 5 keeps
+    vocab_file= only for from_pretrained and takes the vocabulary itself as
+    vocab=, so the file is read here and the result checked either way."""
+    with open(vocab, encoding="utf-8") as f:
+        vmap = {line.rstrip("\n"): i for i, line in enumerate(f)}
+    want = vmap.get("[CLS]")
+    if want is None:
+        raise ExportError(f"{vocab} has no [CLS] token: not a BERT vocab.txt")
+    attempts = []
+    for kwargs in ({"vocab_file": vocab}, {"vocab": vmap}):
+        try:
+            tok = tf.BertTokenizerFast(do_lower_case=True, **kwargs)
+        except (TypeError, ValueError) as e:
+            attempts.append(f"{list(kwargs)[0]}=: {e}")
+            continue
+        if tok.convert_tokens_to_ids("[CLS]") == want and len(tok) >= len(vmap):
+            return tok
+        attempts.append(f"{list(kwargs)[0]}=: {len(tok)} tokens, [CLS] = {tok.convert_tokens_to_ids('[CLS]')}")
+    raise ExportError(f"transformers {tf.__version__} builds no tokenizer over {vocab} "
+                      f"({len(vmap)} tokens, [CLS] = {want}): " + "; ".join(attempts))
+
+
+def set_text_attention(model, impl: str) -> None:
+    """Sets the BERT text backbone's attention implementation. The rest
+    of the model is loaded with eager attention (plain ops the exporter
+    follows); transformers 5 hands BERT a 4-D boolean phrase mask, which its
+    eager attention adds to the scores instead of masking with, so the
+    text backbone keeps transformers' default (sdpa) unless asked."""
+    if impl == "keep":
+        return
+    tb = getattr(getattr(model, "model", None), "text_backbone", None)
+    if tb is None or not hasattr(tb, "config"):
+        raise ExportError("--text-attention: the model has no model.text_backbone to set")
+    tb.config._attn_implementation = impl
+    print(f"  text backbone attention: {getattr(tb.config, '_attn_implementation', impl)}")
+
+
 def load(args):
     """(model, tokenizer, vocab_path, mean, std, source)."""
     torch = common.require("torch")
@@ -215,7 +254,7 @@ def load(args):
         vocab = args.vocab or REPO_BERT_VOCAB
         if not os.path.isfile(vocab):
             raise ExportError(f"--random-init needs a BERT vocab.txt: {vocab} not found (pass --vocab)")
-        tok = tf.BertTokenizerFast(vocab_file=vocab, do_lower_case=True)
+        tok = bert_tokenizer(tf, vocab)
         mean, std = IMAGENET_MEAN, IMAGENET_STD
         source = f"random init GroundingDINO-T config (seed {args.seed})"
     else:
@@ -239,6 +278,7 @@ def load(args):
             if not vocab:
                 raise ExportError(f"{args.hf}: tokenizer has no WordPiece vocab.txt (pass --vocab)")
         source = f"transformers GroundingDinoForObjectDetection {args.hf}"
+    set_text_attention(model, args.text_attention)
     if not getattr(tok, "do_lower_case", True) and not getattr(tok, "init_kwargs", {}).get("do_lower_case", True):
         raise ExportError("the tokenizer does not lowercase; groundbeam's WordPiece bundle spec says lowercase")
     model.eval()
@@ -292,6 +332,8 @@ def main():
                                                     f"{FP16_TOLERANCE:g} fp16)")
     ap.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
     ap.add_argument("--device", default="cpu", help="torch device for tracing and references")
+    ap.add_argument("--text-attention", default="sdpa", choices=["sdpa", "eager", "keep"],
+                    help="BERT text backbone attention (keep: as loaded, eager like the rest)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT")
     args = ap.parse_args()
