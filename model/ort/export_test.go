@@ -18,3 +18,10 @@ func AppendDevice(opts *onnx.SessionOptions, ep, hardware string, deviceID int) 
 	defer environment.epMu.Unlock()
 	return appendDevice(opts, []string{ep}, hardware, deviceID, nil)
 }
+
+// CoreHasInterface reports whether the loaded core has the named
+// provider's interface (coreHasInterface).
+func CoreHasInterface(name string) bool {
+	p, _ := lookupProvider(name)
+	return coreHasInterface(p)
+}

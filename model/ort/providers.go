@@ -179,6 +179,9 @@ func checkBeside(p provider) error {
 // appendPlugin registers the plugin library lib and appends p's GPU
 // device deviceID from it, with the provider options.
 func appendPlugin(opts *onnx.SessionOptions, p provider, lib string, deviceID int, options map[string]string) error {
+	if err := checkBridgeCore(p, lib); err != nil {
+		return err
+	}
 	if err := registerEPLibrary(p.label(), lib); err != nil {
 		return err
 	}

@@ -288,3 +288,16 @@ func TestShimPinned(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreHasInterface checks the probe on the test library: npm's CPU
+// build carries the CUDA provider interface (its provider library is
+// installed separately), so its legacy options can be created, and a
+// provider-bridge library is not refused for it.
+func TestCoreHasInterface(t *testing.T) {
+	testenv.InitORT(t)
+	for _, p := range []string{"cpu", "cuda"} {
+		if !ort.CoreHasInterface(p) {
+			t.Errorf("CoreHasInterface(%q) = false for %s", p, testenv.ORTLib(t))
+		}
+	}
+}

@@ -1,0 +1,90 @@
+//go:build cgo
+
+package ort
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+// The CUDA and TensorRT libraries of ONNX Runtime's GPU releases are
+// provider-bridge libraries: they export GetProvider and call back into the
+// core through its provider-host interface, whose layout depends on whether
+// the core was built with that provider's interface. A core built without it
+// (a plain CPU release, such as npm's com.github.asus4.onnxruntime) accepts
+// such a library, through the plugin route too, and then crashes inside Run
+// on graphs with CPU-placed nodes (seen on an H200 with ONNX Runtime 1.29:
+// SIGSEGV at a bogus address for every graph with a Shape or Gather on the
+// CPU, docs/gpu.md). checkBridgeCore refuses that pair before a session
+// exists.
+
+// bridgeSymbol is the entry point a provider-bridge library exports.
+const bridgeSymbol = "GetProvider"
+
+// checkBridgeCore fails when lib is a provider-bridge library and the
+// loaded core lacks p's provider interface.
+func checkBridgeCore(p provider, lib string) error {
+	return bridgeCoreError(p, lib, environment.lib, coreHasInterface(p))
+}
+
+// bridgeCoreError is checkBridgeCore with the core's capability given.
+func bridgeCoreError(p provider, lib, ortLib string, hasInterface bool) error {
+	if hasInterface {
+		return nil
+	}
+	// A library that cannot be read is left to registration, which
+	// names a missing file or dependency.
+	if bridge, err := exportsSymbol(lib, bridgeSymbol); err != nil || !bridge {
+		return nil
+	}
+	return fmt.Errorf("%s: %s is a provider-bridge library (it exports %s) from an ONNX Runtime GPU build, and %s was built without the %s provider interface; such a pair crashes inside Run, so load a core built with it: the libonnxruntime of an official onnxruntime-linux-x64-gpu release, or of npm's onnxruntime-node, of the provider library's version (docs/gpu.md)",
+		p.label(), lib, bridgeSymbol, ortLib, p.title)
+}
+
+// coreHasInterface reports whether the loaded core was built with p's
+// provider interface: its legacy provider options can be created.
+func coreHasInterface(p provider) bool {
+	switch p.name {
+	case "cuda":
+		o, err := onnx.NewCUDAProviderOptions()
+		if err != nil {
+			return false
+		}
+		o.Destroy()
+		return true
+	case "tensorrt":
+		o, err := onnx.NewTensorRTProviderOptions()
+		if err != nil {
+			return false
+		}
+		o.Destroy()
+		return true
+	}
+	return true
+}
+
+// exportsSymbol reports whether the shared library at lib defines the
+// dynamic symbol name.
+func exportsSymbol(lib, name string) (bool, error) {
+	f, err := elf.Open(lib)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", lib, err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if errors.Is(err, elf.ErrNoSymbols) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read symbols of %s: %w", lib, err)
+	}
+	for _, s := range syms {
+		if s.Name == name && s.Section != elf.SHN_UNDEF {
+			return true, nil
+		}
+	}
+	return false, nil
+}
