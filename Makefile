@@ -10,12 +10,19 @@ DEMO := demo-out
 
 .PHONY: deps build demo test bench fuzz fmt vet clean
 
-deps: $(ORT_LIB)
+# The CUDA-capable runtime (docs/gpu.md): for GPU workers, and for the
+# tests that check its error messages on a machine without a GPU.
+ORT_GPU := .cache/ort-gpu
+
+deps: $(ORT_LIB) $(ORT_GPU)/libonnxruntime_providers_cuda.so
 	scripts/apt-deps.sh
 	$(GO) mod download
 
 $(ORT_LIB): scripts/fetch-ort.sh
 	scripts/fetch-ort.sh $(ORT_LIB)
+
+$(ORT_GPU)/libonnxruntime_providers_cuda.so: scripts/fetch-ort-gpu.sh
+	scripts/fetch-ort-gpu.sh $(ORT_GPU)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/groundbeam
