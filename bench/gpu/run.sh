@@ -7,8 +7,13 @@
 #
 # Environment:
 #   PYTHON          python with torch (CUDA), transformers, onnx (default python3)
-#   ORT_EP_LIB      libonnxruntime_providers_cuda.so for the plugin EP route (optional)
-#   GROUNDBEAM_ORT_LIB  libonnxruntime.so the Go side loads (as everywhere in groundbeam)
+#   GROUNDBEAM      a groundbeam binary to use (default: go build one)
+#   GROUNDBEAM_ORT_LIB  the ONNX Runtime the Go side loads (default: .cache/ort-gpu's,
+#                   which make deps fetches: a core with the CUDA provider interface)
+#   ORT_EP_LIB      a plugin execution-provider library, passed as --ort-ep-lib (optional;
+#                   by default the provider library beside the core is used)
+#   LD_LIBRARY_PATH must reach the CUDA 13 libraries; when it does not, the folders of
+#                   torch's nvidia packages are added
 #   CLIP_ITERS, GDINO_ITERS  timed iterations (default 50 and 10)
 set -euo pipefail
 
@@ -30,14 +35,30 @@ command -v "$PY" >/dev/null 2>&1 || die "$PY not found (set PYTHON)"
 for m in transformers onnx numpy PIL; do
   "$PY" -c "import $m" 2>/dev/null || die "$m is not importable by $PY (see tools/export/README.md)"
 done
-command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build groundbeam)"
+if [[ -z "${GROUNDBEAM:-}" ]]; then
+  command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build groundbeam; or set GROUNDBEAM)"
+fi
+export GROUNDBEAM_ORT_LIB="${GROUNDBEAM_ORT_LIB:-$ROOT/.cache/ort-gpu/libonnxruntime.so.1}"
+[[ -f "$GROUNDBEAM_ORT_LIB" ]] || die "no ONNX Runtime at $GROUNDBEAM_ORT_LIB (run make deps, or set GROUNDBEAM_ORT_LIB)"
+if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13 && [[ ":${LD_LIBRARY_PATH:-}:" != *cu13* ]]; then
+  NV_LIBS=$("$PY" -c '
+import glob, os
+try:
+    import nvidia
+except ImportError:
+    raise SystemExit
+dirs = {os.path.dirname(f) for base in nvidia.__path__
+        for f in glob.glob(os.path.join(base, "**", "lib*.so*"), recursive=True)}
+print(":".join(sorted(dirs)))')
+  [[ -n "$NV_LIBS" ]] && export LD_LIBRARY_PATH="$NV_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 
 mkdir -p "$OUT"
 echo "bench/gpu: results and bundles in $OUT"
 nvidia-smi -L | tee "$OUT/gpu.txt"
 
-GB="$OUT/groundbeam"
-(cd "$ROOT" && go build -o "$GB" ./cmd/groundbeam)
+GB="${GROUNDBEAM:-$OUT/groundbeam}"
+[[ -n "${GROUNDBEAM:-}" ]] || (cd "$ROOT" && go build -o "$GB" ./cmd/groundbeam)
 "$GB" bench-session --help >/dev/null 2>&1 ||
   die "this groundbeam has no bench-session command (contract: bench/gpu/README.md)"
 EP_ARGS=()
@@ -54,6 +75,7 @@ echo "== export Grounding DINO-T (random init, fp32, uint8 input)"
 # --- PyTorch eager ---------------------------------------------------------
 echo "== PyTorch eager"
 "$PY" "$ROOT/bench/gpu/torch_bench.py" clip --batch 256 --iters "$CLIP_ITERS" | tee "$OUT/torch-clip.json"
+"$PY" "$ROOT/bench/gpu/torch_bench.py" clip --batch 256 --iters "$CLIP_ITERS" --attn sdpa | tee "$OUT/torch-clip-sdpa.json"
 "$PY" "$ROOT/bench/gpu/torch_bench.py" grounding --batch 8 --height 800 --width 1333 --iters "$GDINO_ITERS" |
   tee "$OUT/torch-gdino.json"
 
@@ -62,8 +84,12 @@ echo "== groundbeam bench-session"
 "$GB" bench-session --bundle "$OUT/clip-b32-fp16" --graph image --batch 256 --iters "$CLIP_ITERS" \
   --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 | tee "$OUT/go-clip.json"
 "$GB" bench-session --bundle "$OUT/gdino-t" --graph grounding --batch 8 --iters "$GDINO_ITERS" \
-  --height 800 --width 1344 --tokens 32 --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
+  --height 800 --width 1344 --tokens 32 --provider cuda ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
   tee "$OUT/go-gdino.json"
+# The CPU comparison on one image: eight at 800x1344 on the CPU take minutes.
+"$GB" bench-session --bundle "$OUT/gdino-t" --graph grounding --batch 1 --iters "$GDINO_ITERS" \
+  --height 800 --width 1344 --tokens 32 --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
+  tee "$OUT/go-gdino1.json"
 
 # --- summary ---------------------------------------------------------------
 "$PY" - "$OUT" <<'EOF'
@@ -72,8 +98,11 @@ out = sys.argv[1]
 def load(name):
     with open(os.path.join(out, name)) as f:
         return json.loads(f.read().strip().splitlines()[-1])
-rows = [("CLIP ViT-B/32 image, batch 256", load("torch-clip.json"), load("go-clip.json")),
-        ("Grounding DINO-T, batch 8, 800x1333 (Go: 800x1344)", load("torch-gdino.json"), load("go-gdino.json"))]
+gd = load("go-gdino.json")
+gd["max_abs_diff_cpu"] = load("go-gdino1.json").get("max_abs_diff_cpu")  # measured on one image
+rows = [("CLIP ViT-B/32 image, batch 256 (torch eager attn)", load("torch-clip.json"), load("go-clip.json")),
+        ("CLIP ViT-B/32 image, batch 256 (torch sdpa attn)", load("torch-clip-sdpa.json"), load("go-clip.json")),
+        ("Grounding DINO-T, batch 8, 800x1333 (Go: 800x1344)", load("torch-gdino.json"), gd)]
 print()
 print(f"{'graph':52} {'torch img/s':>12} {'go img/s':>10} {'go/torch':>9} {'torch gpu-cpu':>14} {'go gpu-cpu':>11}")
 for name, t, g in rows:
