@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/groundbeam/groundbeam/internal/testenv"
@@ -32,13 +31,7 @@ func TestGPURuntimeWithoutGPU(t *testing.T) {
 	}
 	teacher := filepath.Join(models, "teacher")
 	cudaLib := filepath.Join(gpuDir, "libonnxruntime_providers_cuda.so")
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout []string
-		stderr []string
-	}{
+	tests := []cliCase{
 		{name: "cpu sessions on the gpu runtime", args: []string{"models", "verify", teacher, "--provider", "cpu"},
 			stdout: []string{"all 5 fixtures ok"}},
 		{name: "cuda without the cuda libraries", args: []string{"models", "verify", teacher, "--provider", "cuda"}, code: 1,
@@ -62,22 +55,7 @@ func TestGPURuntimeWithoutGPU(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tt.stdout {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout %q lacks %q", stdout.String(), s)
-				}
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr %q lacks %q", stderr.String(), s)
-				}
-			}
-			if strings.Contains(stderr.String(), "goroutine ") {
-				t.Errorf("stderr holds a Go stack: %s", stderr.String())
-			}
+			tt.check(t, code, stdout.String(), stderr.String())
 		})
 	}
 }

@@ -31,26 +31,33 @@ func runCLICases(t *testing.T, tests []cliCase) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(tt.args, &stdout, &stderr)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tt.stdout {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout %q lacks %q", stdout.String(), s)
-				}
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr %q lacks %q", stderr.String(), s)
-				}
-			}
-			if tt.oneLine && strings.Count(stderr.String(), "\n") != 1 {
-				t.Errorf("stderr is not one line: %q", stderr.String())
-			}
-			if strings.Contains(stderr.String(), "goroutine ") {
-				t.Errorf("stack trace in stderr: %s", stderr.String())
-			}
+			tt.check(t, code, stdout.String(), stderr.String())
 		})
+	}
+}
+
+// check compares a command's exit code and output with what the case
+// wants; no output may hold a Go stack.
+func (tt cliCase) check(t *testing.T, code int, stdout, stderr string) {
+	t.Helper()
+	if code != tt.code {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+	}
+	for _, s := range tt.stdout {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("stdout %q lacks %q", stdout, s)
+		}
+	}
+	for _, s := range tt.stderr {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr %q lacks %q", stderr, s)
+		}
+	}
+	if tt.oneLine && strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr is not one line: %q", stderr)
+	}
+	if strings.Contains(stderr, "goroutine ") {
+		t.Errorf("stack trace in stderr: %s", stderr)
 	}
 }
 

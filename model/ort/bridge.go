@@ -49,20 +49,19 @@ func bridgeCoreError(p provider, lib, ortLib string, hasInterface bool) error {
 func coreHasInterface(p provider) bool {
 	switch p.name {
 	case "cuda":
-		o, err := onnx.NewCUDAProviderOptions()
-		if err != nil {
-			return false
-		}
-		o.Destroy()
-		return true
+		return created(onnx.NewCUDAProviderOptions())
 	case "tensorrt":
-		o, err := onnx.NewTensorRTProviderOptions()
-		if err != nil {
-			return false
-		}
-		o.Destroy()
-		return true
+		return created(onnx.NewTensorRTProviderOptions())
 	}
+	return true
+}
+
+// created reports whether options were created, destroying them.
+func created[T interface{ Destroy() error }](o T, err error) bool {
+	if err != nil {
+		return false
+	}
+	o.Destroy()
 	return true
 }
 
