@@ -71,6 +71,11 @@ echo "== export CLIP ViT-B/32 (random init, fp16, uint8 input)"
 echo "== export Grounding DINO-T (random init, fp32, uint8 input)"
 "$PY" "$ROOT/tools/export/grounding_dino.py" --random-init --device cuda \
   --allow-parity-failure --overwrite "$OUT/gdino-t" | tee "$OUT/export-gdino.log"
+# Random weights make the two-stage query selection (top 900 of near-equal scores) reorder with
+# rounding, so GPU-vs-CPU parity is measured on a single-stage variant too.
+echo "== export Grounding DINO-T, single stage (for parity)"
+"$PY" "$ROOT/tools/export/grounding_dino.py" --random-init --single-stage --device cuda \
+  --allow-parity-failure --overwrite "$OUT/gdino-t-1stage" | tee "$OUT/export-gdino-1stage.log"
 
 # --- PyTorch eager ---------------------------------------------------------
 echo "== PyTorch eager"
@@ -78,6 +83,8 @@ echo "== PyTorch eager"
 "$PY" "$ROOT/bench/gpu/torch_bench.py" clip --batch 256 --iters "$CLIP_ITERS" --attn sdpa | tee "$OUT/torch-clip-sdpa.json"
 "$PY" "$ROOT/bench/gpu/torch_bench.py" grounding --batch 8 --height 800 --width 1333 --iters "$GDINO_ITERS" |
   tee "$OUT/torch-gdino.json"
+"$PY" "$ROOT/bench/gpu/torch_bench.py" grounding --single-stage --batch 1 --height 800 --width 1333 --iters 3 \
+  --diff-batch 1 | tee "$OUT/torch-gdino-1stage.json"
 
 # --- groundbeam (ONNX Runtime, CUDA) ---------------------------------------
 echo "== groundbeam bench-session"
@@ -90,6 +97,13 @@ echo "== groundbeam bench-session"
 "$GB" bench-session --bundle "$OUT/gdino-t" --graph grounding --batch 1 --iters "$GDINO_ITERS" \
   --height 800 --width 1344 --tokens 32 --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
   tee "$OUT/go-gdino1.json"
+"$GB" bench-session --bundle "$OUT/gdino-t-1stage" --graph grounding --batch 1 --iters 3 \
+  --height 800 --width 1344 --tokens 32 --provider cuda --check-cpu ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tail -1 |
+  tee "$OUT/go-gdino-1stage.json"
+echo "== models verify on the GPU"
+for b in clip-b32-fp16 gdino-t gdino-t-1stage; do
+  "$GB" models verify "$OUT/$b" --provider cuda ${EP_ARGS[@]+"${EP_ARGS[@]}"} | tee "$OUT/verify-$b.txt" || true
+done
 
 # --- summary ---------------------------------------------------------------
 "$PY" - "$OUT" <<'EOF'
@@ -110,5 +124,8 @@ for name, t, g in rows:
     gd = g.get("max_abs_diff_cpu")
     print(f"{name:52} {t['images_per_s']:12.1f} {g['images_per_s']:10.1f} {ratio:9.2f} "
           f"{t['max_abs_diff_gpu_cpu']:14.3g} {gd if gd is None else format(gd, '.3g'):>11}")
+t1, g1 = load("torch-gdino-1stage.json"), load("go-gdino-1stage.json")
+print(f"\nGrounding DINO-T single stage, one image, GPU vs CPU: torch {t1['max_abs_diff_gpu_cpu']:.3g} "
+      f"(logits {t1['max_abs_diff_gpu_cpu_logits']:.3g}), go {g1.get('max_abs_diff_cpu')}")
 print(f"\ndevice: {load('torch-clip.json').get('device')}; torch {load('torch-clip.json').get('torch')}")
 EOF

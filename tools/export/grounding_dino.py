@@ -244,8 +244,10 @@ def load(args):
     """(model, tokenizer, vocab_path, mean, std, source)."""
     torch = common.require("torch")
     tf = common.require("transformers", why="the exporter loads GroundingDinoForObjectDetection")
+    if args.single_stage and not args.random_init:
+        raise ExportError("--single-stage is for --random-init (a checkpoint's config decides its stages)")
     if args.random_init:
-        cfg = tf.GroundingDinoConfig()
+        cfg = tf.GroundingDinoConfig(two_stage=not args.single_stage)
         torch.manual_seed(args.seed)
         try:
             model = tf.GroundingDinoForObjectDetection._from_config(cfg, attn_implementation="eager")
@@ -256,7 +258,7 @@ def load(args):
             raise ExportError(f"--random-init needs a BERT vocab.txt: {vocab} not found (pass --vocab)")
         tok = bert_tokenizer(tf, vocab)
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-        source = f"random init GroundingDINO-T config (seed {args.seed})"
+        source = f"random init GroundingDINO-T config (seed {args.seed}{', single stage' if args.single_stage else ''})"
     else:
         try:
             model = tf.GroundingDinoForObjectDetection.from_pretrained(args.hf, local_files_only=True,
@@ -332,6 +334,9 @@ def main():
                                                     f"{FP16_TOLERANCE:g} fp16)")
     ap.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
     ap.add_argument("--device", default="cpu", help="torch device for tracing and references")
+    ap.add_argument("--single-stage", action="store_true",
+                    help="random init without the two-stage query selection (learned queries instead of the top "
+                         "900 encoder proposals): outputs then vary smoothly with rounding, for parity checks")
     ap.add_argument("--text-attention", default="sdpa", choices=["sdpa", "eager", "keep"],
                     help="BERT text backbone attention (keep: as loaded, eager like the rest)")
     ap.add_argument("--seed", type=int, default=0)
