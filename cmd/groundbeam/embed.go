@@ -110,58 +110,43 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func addSessionFlags(fs *flag.FlagSet, lib *string, s *ort.Options) {
 	fs.StringVar(lib, "ort-lib", "", "ONNX Runtime shared library (default $"+ort.LibraryEnv+", then the cache that make deps fills)")
 	s.Provider = "cpu"
-	fs.Var(providerFlag{&s.Provider}, "provider", "ONNX Runtime execution `provider`: cpu, cuda or tensorrt (docs/gpu.md)")
+	fs.Var(checkedFlag{&s.Provider, checkProvider}, "provider", "ONNX Runtime execution `provider`: cpu, cuda or tensorrt (docs/gpu.md)")
 	fs.IntVar(&s.DeviceID, "device-id", 0, "GPU to use with --provider cuda or tensorrt")
 	fs.StringVar(&s.EPLib, "ort-ep-lib", "", "plugin execution provider library for --provider cuda or tensorrt, e.g. libonnxruntime_providers_cuda.so (default: the ONNX Runtime library's own provider, or the one beside it)")
-	fs.Var(epOptionsFlag{&s.EPOptions}, "ort-ep-options", "provider `options` for --provider cuda or tensorrt, key=value pairs separated by commas (docs/gpu.md), e.g. cudnn_conv_algo_search=HEURISTIC")
+	fs.Var(checkedFlag{&s.EPOptions, ort.ParseEPOptions}, "ort-ep-options", "provider `options` for --provider cuda or tensorrt, key=value pairs separated by commas (docs/gpu.md), e.g. cudnn_conv_algo_search=HEURISTIC")
 	fs.IntVar(&s.IntraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads (0: one per core; label divides the cores among its batches in flight)")
 	fs.BoolVar(&s.Arena, "ort-arena", false, "keep ONNX Runtime's CPU memory arena (memory then grows with the variety of input shapes)")
 	fs.BoolVar(&s.Spin, "ort-spin", false, "let ONNX Runtime's threads spin between runs (steals the cores decoding and writing do)")
 }
 
-// providerFlag is --provider: a name ort.CheckProvider accepts, so a typo
-// is a usage error when flags are parsed.
-type providerFlag struct{ p *string }
+// checkedFlag is a string flag whose value parse checks, and may rewrite
+// into a canonical form, when flags are parsed, so a bad value is a usage
+// error before any work.
+type checkedFlag struct {
+	p     *string
+	parse func(string) (string, error)
+}
 
-// String returns the provider.
-func (f providerFlag) String() string {
+// String returns the value.
+func (f checkedFlag) String() string {
 	if f.p == nil {
 		return ""
 	}
 	return *f.p
 }
 
-// Set checks and stores the provider.
-func (f providerFlag) Set(v string) error {
-	if err := ort.CheckProvider(v); err != nil {
-		return err
-	}
-	*f.p = v
-	return nil
-}
-
-// epOptionsFlag is --ort-ep-options: provider options ort.ParseEPOptions
-// accepts, kept in its canonical form, so a malformed list is a usage
-// error when flags are parsed.
-type epOptionsFlag struct{ p *string }
-
-// String returns the options.
-func (f epOptionsFlag) String() string {
-	if f.p == nil {
-		return ""
-	}
-	return *f.p
-}
-
-// Set checks the options and stores their canonical form.
-func (f epOptionsFlag) Set(v string) error {
-	c, err := ort.ParseEPOptions(v)
+// Set checks v and stores what parse makes of it.
+func (f checkedFlag) Set(v string) error {
+	c, err := f.parse(v)
 	if err != nil {
 		return err
 	}
 	*f.p = c
 	return nil
 }
+
+// checkProvider is ort.CheckProvider as a checkedFlag parse function.
+func checkProvider(v string) (string, error) { return v, ort.CheckProvider(v) }
 
 // addBeamFlags registers --log-level and Beam's own pipeline flags (as the
 // label command passes them through) on fs; the returned function, called

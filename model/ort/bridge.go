@@ -4,7 +4,6 @@ package ort
 
 import (
 	"debug/elf"
-	"errors"
 	"fmt"
 
 	onnx "github.com/yalue/onnxruntime_go"
@@ -37,7 +36,7 @@ func bridgeCoreError(p provider, lib, ortLib string, hasInterface bool) error {
 	}
 	// A library that cannot be read is left to registration, which
 	// names a missing file or dependency.
-	if bridge, err := exportsSymbol(lib, bridgeSymbol); err != nil || !bridge {
+	if !exportsSymbol(lib, bridgeSymbol) {
 		return nil
 	}
 	return fmt.Errorf("%s: %s is a provider-bridge library (it exports %s) from an ONNX Runtime GPU build, and %s was built without the %s provider interface; such a pair crashes inside Run, so load a core built with it: the libonnxruntime of an official onnxruntime-linux-x64-gpu release, or of npm's onnxruntime-node, of the provider library's version (docs/gpu.md)",
@@ -65,25 +64,22 @@ func created[T interface{ Destroy() error }](o T, err error) bool {
 	return true
 }
 
-// exportsSymbol reports whether the shared library at lib defines the
-// dynamic symbol name.
-func exportsSymbol(lib, name string) (bool, error) {
+// exportsSymbol reports whether the shared library at lib can be read and
+// defines the dynamic symbol name.
+func exportsSymbol(lib, name string) bool {
 	f, err := elf.Open(lib)
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", lib, err)
+		return false
 	}
 	defer f.Close()
 	syms, err := f.DynamicSymbols()
-	if errors.Is(err, elf.ErrNoSymbols) {
-		return false, nil
-	}
 	if err != nil {
-		return false, fmt.Errorf("read symbols of %s: %w", lib, err)
+		return false
 	}
 	for _, s := range syms {
 		if s.Name == name && s.Section != elf.SHN_UNDEF {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }

@@ -25,3 +25,9 @@ func CoreHasInterface(name string) bool {
 	p, _ := lookupProvider(name)
 	return coreHasInterface(p)
 }
+
+// BridgeCoreError is bridgeCoreError for the named provider.
+func BridgeCoreError(name, lib, ortLib string, hasInterface bool) error {
+	p, _ := lookupProvider(name)
+	return bridgeCoreError(p, lib, ortLib, hasInterface)
+}

@@ -21,6 +21,28 @@ import (
 	"github.com/groundbeam/groundbeam/model/ort"
 )
 
+// buildC compiles the C source src into the shared library out with the
+// C compiler, passing extra after the source (libraries to link); the test
+// is skipped when there is no compiler.
+func buildC(t *testing.T, out, src string, extra ...string) string {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler (cc) to build fake provider libraries")
+	}
+	c := out + ".c"
+	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-shared", "-fPIC", "-o", out, c}, extra...)
+	cmd := exec.Command(cc, args...)
+	cmd.Dir = filepath.Dir(out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cc %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return out
+}
+
 // fakeEPLibs builds, with the C compiler, two shared libraries that stand
 // in for plugin execution-provider libraries: missingDep links against
 // libgbfakecuda.so.13, which is then deleted (as a CUDA library missing
@@ -28,40 +50,64 @@ import (
 // dependency but is no execution provider.
 func fakeEPLibs(t *testing.T) (missingDep, notEP string) {
 	t.Helper()
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler (cc) to build fake execution provider libraries")
-	}
 	dir := t.TempDir()
-	write := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	build := func(args ...string) {
-		cmd := exec.Command(cc, args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cc %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	dep := write("dep.c", "int gb_fake_cuda(void) { return 13; }\n")
-	ep := write("ep.c", "extern int gb_fake_cuda(void);\nint gb_fake_probe(void) { return gb_fake_cuda(); }\n")
-	plain := write("plain.c", "int gb_fake_plain(void) { return 1; }\n")
-	build("-shared", "-fPIC", "-Wl,-soname,libgbfakecuda.so.13", "-o", "libgbfakecuda.so.13", dep)
+	dep := buildC(t, filepath.Join(dir, "libgbfakecuda.so.13"), "int gb_fake_cuda(void) { return 13; }\n",
+		"-Wl,-soname,libgbfakecuda.so.13")
 	missingDep = filepath.Join(dir, "missing", "libonnxruntime_providers_cuda.so")
 	if err := os.Mkdir(filepath.Dir(missingDep), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	build("-shared", "-fPIC", "-o", missingDep, ep, "-L", dir, "-l:libgbfakecuda.so.13")
-	if err := os.Remove(filepath.Join(dir, "libgbfakecuda.so.13")); err != nil {
+	buildC(t, missingDep, "extern int gb_fake_cuda(void);\nint gb_fake_probe(void) { return gb_fake_cuda(); }\n",
+		"-L", dir, "-l:libgbfakecuda.so.13")
+	if err := os.Remove(dep); err != nil {
 		t.Fatal(err)
 	}
-	notEP = filepath.Join(dir, "libonnxruntime_providers_plain.so")
-	build("-shared", "-fPIC", "-o", notEP, plain)
+	notEP = buildC(t, filepath.Join(dir, "libonnxruntime_providers_plain.so"), "int gb_fake_plain(void) { return 1; }\n")
 	return missingDep, notEP
+}
+
+// TestBridgeCore checks that a provider-bridge library (one exporting
+// GetProvider) is refused for a core without the provider's interface, and
+// accepted for one with it, while a library without GetProvider passes
+// either way.
+func TestBridgeCore(t *testing.T) {
+	dir := t.TempDir()
+	bridge := buildC(t, filepath.Join(dir, "bridge.so"), "void *GetProvider(void) { return 0; }\n")
+	plugin := buildC(t, filepath.Join(dir, "plugin.so"), "int CreateEpFactories(void) { return 0; }\n")
+	caller := buildC(t, filepath.Join(dir, "caller.so"), "extern void *GetProvider(void);\nvoid *gb_call(void) { return GetProvider(); }\n")
+	tests := []struct {
+		name         string
+		lib          string
+		hasInterface bool
+		err          []string
+	}{
+		{name: "bridge library, core without the interface", lib: bridge,
+			err: []string{"cuda execution provider: " + bridge + " is a provider-bridge library (it exports GetProvider)",
+				"/x/libonnxruntime.so was built without the CUDA provider interface", "onnxruntime-node"}},
+		{name: "bridge library, core with the interface", lib: bridge, hasInterface: true},
+		{name: "plugin library, core without the interface", lib: plugin},
+		{name: "a library that only calls GetProvider", lib: caller},
+		{name: "missing library is left to registration", lib: filepath.Join(dir, "none.so")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ort.BridgeCoreError("cuda", tt.lib, "/x/libonnxruntime.so", tt.hasInterface)
+			if len(tt.err) == 0 {
+				if err != nil {
+					t.Fatalf("error %v, want none", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want one with %q", tt.err)
+			}
+			for _, w := range tt.err {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
 }
 
 // TestProviders checks provider selection on the CPU library: cpu works,
