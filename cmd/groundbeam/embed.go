@@ -25,10 +25,10 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   groundbeam embed --coco lvis_v1_val.json --images /data/coco --clip models/clip --output out \
       --scales 1.0,1.5 --cpu-crops`, stderr)
 	var cfg embed.Config
-	fs.StringVar(&cfg.Input, "input", "", "a finished run's output folder (local or gs://): its boxes get new embeddings")
-	fs.StringVar(&cfg.COCO, "coco", "", "a COCO or LVIS instances JSON file (local or gs://)")
-	fs.StringVar(&cfg.Images, "images", "", "with --coco: the folder the images' file names are relative to (local or gs://)")
-	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://), not the input")
+	fs.StringVar(&cfg.Input, "input", "", "a finished run's output folder (local, gs:// or s3://): its boxes get new embeddings")
+	fs.StringVar(&cfg.COCO, "coco", "", "a COCO or LVIS instances JSON file (local, gs:// or s3://)")
+	fs.StringVar(&cfg.Images, "images", "", "with --coco: the folder the images' file names are relative to (local, gs:// or s3://)")
+	fs.StringVar(&cfg.Output, "output", "", "output folder (local, gs:// or s3://), not the input")
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
 	fs.Func("scales", "crop enlargements whose embeddings are summed, comma-separated (default 1.0,1.5, ViLD's)", func(s string) error {
 		var err error
@@ -148,16 +148,21 @@ func (f checkedFlag) Set(v string) error {
 // checkProvider is ort.CheckProvider as a checkedFlag parse function.
 func checkProvider(v string) (string, error) { return v, ort.CheckProvider(v) }
 
-// addBeamFlags registers --log-level and Beam's own pipeline flags (as the
-// label command passes them through) on fs; the returned function, called
-// after parsing, hands them to Beam and initialises it.
+// addBeamFlags registers --log-level, Beam's own pipeline flags (as the
+// label command passes them through) and the s3:// settings on fs; the
+// returned function, called after parsing, hands them to Beam and
+// initialises it.
 func addBeamFlags(fs *flag.FlagSet) func() error {
 	logLevel := fs.String("log-level", "warn", "log level of the runner and workers: debug, info, warn, error")
 	passed := map[string]*string{}
 	for _, b := range beamFlags {
 		passed[b.name] = fs.String(b.name, "", b.help)
 	}
+	applyS3 := addS3Flags(fs)
 	return func() error {
+		if err := applyS3(); err != nil {
+			return err
+		}
 		for name, v := range passed {
 			if *v == "" {
 				continue

@@ -15,6 +15,7 @@ import (
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", "OUT [flags]", "  groundbeam inspect demo-out/out --n 16 --out sheet.png\n  groundbeam inspect gs://bucket/corpus --n 64 --seed 7 --out sample.png", stderr)
+	applyS3 := addS3Flags(fs)
 	var o inspect.Options
 	fs.IntVar(&o.N, "n", inspect.DefaultN, "images on the sheet")
 	fs.IntVar(&o.Columns, "columns", 0, "columns (0: about square)")
@@ -27,6 +28,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	if err := applyS3(); err != nil {
+		return err
 	}
 	png, html, err := inspect.Sheet(ctx, pos[0], o)
 	if err != nil {
@@ -45,6 +49,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("stats", "OUT [flags]", "  groundbeam stats demo-out/out\n  groundbeam stats gs://bucket/corpus --chart stats.png", stderr)
+	applyS3 := addS3Flags(fs)
 	chart := fs.String("chart", "", "also write the histograms as a PNG chart here")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -52,6 +57,9 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	if err := applyS3(); err != nil {
+		return err
 	}
 	s, err := stats.Compute(ctx, pos[0])
 	if err != nil {
@@ -76,6 +84,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: want `export coco OUT --out instances.json`", errUsage)
 	}
 	fs := newFlags("export coco", "OUT --out instances.json [flags]", "  groundbeam export coco demo-out/out --out instances.json", stderr)
+	applyS3 := addS3Flags(fs)
 	dst := fs.String("out", "instances.json", "COCO instances JSON to write")
 	cats := fs.String("categories", "auto", "categories: auto, phrases or vocabulary")
 	pos, err := parse(fs, args[1:])
@@ -84,6 +93,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	if err := applyS3(); err != nil {
+		return err
 	}
 	mode, err := coco.ParseCategoryMode(*cats)
 	if err != nil {

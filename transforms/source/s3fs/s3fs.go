@@ -206,6 +206,18 @@ func Register(opts Options) {
 	registered = true
 }
 
+// Effective returns the Options the registered file system uses now: those
+// given to Register, completed from the pipeline options and the
+// environment. Its error is the one every s3:// access would meet (a
+// malformed endpoint or path-style value), so a launcher can refuse bad
+// settings before the run starts.
+func Effective() (Options, error) {
+	regMu.Lock()
+	o := regOpts
+	regMu.Unlock()
+	return o.resolve()
+}
+
 func newRegistered(ctx context.Context) filesystem.Interface {
 	regMu.Lock()
 	o := regOpts

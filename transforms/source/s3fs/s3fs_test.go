@@ -605,3 +605,25 @@ func TestMatchSegments(t *testing.T) {
 		})
 	}
 }
+
+func TestEffective(t *testing.T) {
+	t.Setenv(EnvEndpoint, "")
+	t.Setenv(EnvPathStyle, "")
+	t.Cleanup(func() { runtime.GlobalOptions.Set(OptionEndpoint, "") })
+	tests := []struct {
+		endpoint string
+		want     string
+		wantErr  bool
+	}{
+		{endpoint: "http://pipe:9000/", want: "http://pipe:9000"},
+		{endpoint: "", want: ""},
+		{endpoint: "pipe:9000", wantErr: true},
+	}
+	for _, tc := range tests {
+		runtime.GlobalOptions.Set(OptionEndpoint, tc.endpoint)
+		got, err := Effective()
+		if tc.wantErr != (err != nil) || got.Endpoint != tc.want && !tc.wantErr {
+			t.Errorf("Effective with pipeline option %q = %+v, %v; want endpoint %q, error %v", tc.endpoint, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
