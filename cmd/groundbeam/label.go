@@ -38,8 +38,8 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   groundbeam label --input 'demo/shards/*.tar' --output demo/out \
       --teacher demo/models/teacher --clip demo/models/clip --batch-size 8`, stderr)
 	var cfg label.Config
-	fs.StringVar(&cfg.Input, "input", "", "WebDataset tar shards: a glob or comma-separated globs (local, gs://)")
-	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://)")
+	fs.StringVar(&cfg.Input, "input", "", "the corpus: a glob or comma-separated globs (local, gs://, s3://) of WebDataset tars, img2dataset Parquet, JSONL manifests or captions.tsv/.jsonl folders")
+	fs.StringVar(&cfg.Output, "output", "", "output folder (local, gs:// or s3://)")
 	fs.StringVar(&cfg.Teacher, "teacher", "", "grounding model bundle folder")
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")
 	addSessionFlags(fs, &cfg.OrtLib, &cfg.Session)
@@ -69,7 +69,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	vocabFile := fs.String("vocab", "", "class vocabulary file, one name per line (label id = line index): ground these instead of caption phrases")
 	scales := fs.String("clip-scales", "1,1.5", "crop enlargements whose CLIP embeddings are summed per box")
 	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop and resize boxes on the CPU even when the CLIP bundle has a region graph")
-	fs.StringVar(&cfg.Proposals, "proposals", "", `region proposals to embed too: JSON lines {"key": "...", "boxes": [[x1,y1,x2,y2], ...]} in original-image pixels (local or gs://)`)
+	fs.StringVar(&cfg.Proposals, "proposals", "", `region proposals to embed too: JSON lines {"key": "...", "boxes": [[x1,y1,x2,y2], ...]} in original-image pixels (local, gs:// or s3://)`)
 	fs.IntVar(&cfg.MaxProposals, "max-proposals", 300, "most proposals embedded per image (the first ones)")
 	teacherBoxes := fs.Bool("teacher-boxes", true, "keep and embed the teacher's boxes (false: only --proposals)")
 	fs.StringVar(&cfg.EmbeddingDType, "embedding-dtype", "float32", "how region embeddings are stored: float32 (boxes.embedding) or float16 (boxes.embedding_f16)")

@@ -21,10 +21,10 @@ The names file has one class name per line; a name's label_id is its line's
 per line with {} for the name ({article} gives "a" or "an").`, stderr)
 	var cfg vocab.Config
 	var namesFile, tplFile string
-	fs.StringVar(&namesFile, "names", "", "class names, one per line (local or gs://)")
+	fs.StringVar(&namesFile, "names", "", "class names, one per line (local, gs:// or s3://)")
 	fs.StringVar(&tplFile, "templates", "", fmt.Sprintf("prompt templates, one per line with {} (default ViLD's %d)", len(clip.ViLDTemplates())))
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder (with a text tower)")
-	fs.StringVar(&cfg.Output, "output", "", "output folder (local or gs://); the job writes only OUT/vocab and OUT/"+vocab.ManifestFile)
+	fs.StringVar(&cfg.Output, "output", "", "output folder (local, gs:// or s3://); the job writes only OUT/vocab and OUT/"+vocab.ManifestFile)
 	fs.IntVar(&cfg.ChunkSize, "chunk-size", vocab.DefaultChunkSize, "names per output file (and per work unit)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", clip.DefaultTextBatch, "prompts per text-tower call")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
