@@ -65,7 +65,8 @@ type Box struct {
 	// --embedding-dtype=float16; empty otherwise.
 	EmbeddingF16 []uint16 `parquet:"embedding_f16,list"`
 	// Kind is KindTeacher for a teacher box, KindProposal for a given
-	// region proposal (Score 0, Phrase "", LabelID and the span -1).
+	// region proposal (Score 0, Phrase "", LabelID and the span -1),
+	// KindAnnotation for a ground-truth box of an instances file.
 	Kind string `parquet:"kind"`
 }
 
@@ -75,6 +76,10 @@ const (
 	KindTeacher = "teacher"
 	// KindProposal is a region proposal given to the run, embedded only.
 	KindProposal = "proposal"
+	// KindAnnotation is a ground-truth box read from a COCO or LVIS
+	// instances file (`embed --coco`): Score 1, Phrase and LabelID its
+	// category's name and id, the span -1.
+	KindAnnotation = "annotation"
 )
 
 // Stage names where in the pipeline an input was rejected.

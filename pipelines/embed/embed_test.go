@@ -102,7 +102,7 @@ func makeCOCO(t *testing.T, n int, broken bool) cocoSet {
 			doc.Annotations = append(doc.Annotations, ann{len(doc.Annotations) + 1, id, c,
 				[]float64{float64(o.X0), float64(o.Y0), float64(o.X1 - o.X0), float64(o.Y1 - o.Y0)}})
 			row.Boxes = append(row.Boxes, schemas.Box{XYXY: []float32{float32(o.X0), float32(o.Y0), float32(o.X1), float32(o.Y1)},
-				Score: 1, Phrase: o.Name, LabelID: int32(c), CharStart: -1, CharEnd: -1})
+				Score: 1, Phrase: o.Name, LabelID: int32(c), CharStart: -1, CharEnd: -1, Kind: schemas.KindAnnotation})
 			set.boxes++
 		}
 		set.want[row.Key] = row

@@ -181,6 +181,7 @@ func ParseCOCO(data []byte, name, images string, chunk int) (*COCO, error) {
 		r.Boxes = append(r.Boxes, schemas.Box{
 			XYXY:  []float32{clampF(x, w), clampF(y, h), clampF(x+bw, w), clampF(y+bh, h)},
 			Score: 1, Phrase: cat, LabelID: int32(a.CategoryID), CharStart: -1, CharEnd: -1,
+			Kind: schemas.KindAnnotation,
 		})
 	}
 	for lo := 0; lo < len(rows); lo += chunk {

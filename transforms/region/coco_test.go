@@ -28,8 +28,8 @@ func TestParseCOCO(t *testing.T) {
 				{"id": 2, "image_id": 7, "category_id": 1, "bbox": [-4, 40, 200, 30], "iscrowd": 1}], ` + cats + `}`,
 			want: []schemas.LabelRow{
 				{Key: "7", Source: "gs://b/val2017/a.jpg", Shard: "instances-00000", Width: 100, Height: 50, Boxes: []schemas.Box{
-					{XYXY: []float32{10, 5, 40, 25}, Score: 1, Phrase: "dog", LabelID: 18, CharStart: -1, CharEnd: -1},
-					{XYXY: []float32{0, 40, 100, 50}, Score: 1, Phrase: "person", LabelID: 1, CharStart: -1, CharEnd: -1},
+					{XYXY: []float32{10, 5, 40, 25}, Score: 1, Phrase: "dog", LabelID: 18, CharStart: -1, CharEnd: -1, Kind: schemas.KindAnnotation},
+					{XYXY: []float32{0, 40, 100, 50}, Score: 1, Phrase: "person", LabelID: 1, CharStart: -1, CharEnd: -1, Kind: schemas.KindAnnotation},
 				}},
 				{Key: "9", Source: "gs://b/val2017/b.jpg", Shard: "instances-00001", Width: 20, Height: 20, Boxes: []schemas.Box{}},
 			},
@@ -40,7 +40,7 @@ func TestParseCOCO(t *testing.T) {
 			json: `{"images": [{"id": 139, "coco_url": "http://images.cocodataset.org/val2017/000000000139.jpg", "width": 64, "height": 48}],
 				"annotations": [{"id": 5, "image_id": 139, "category_id": 1, "bbox": [1, 2, 3, 4]}], ` + cats + `}`,
 			want: []schemas.LabelRow{{Key: "139", Source: "/data/coco/val2017/000000000139.jpg", Shard: "instances-00000", Width: 64, Height: 48,
-				Boxes: []schemas.Box{{XYXY: []float32{1, 2, 4, 6}, Score: 1, Phrase: "person", LabelID: 1, CharStart: -1, CharEnd: -1}}}},
+				Boxes: []schemas.Box{{XYXY: []float32{1, 2, 4, 6}, Score: 1, Phrase: "person", LabelID: 1, CharStart: -1, CharEnd: -1, Kind: schemas.KindAnnotation}}}},
 			tasks: []string{"instances-00000"},
 		},
 		{name: "not json", json: `{"images": [`, wantErr: "unexpected end"},
