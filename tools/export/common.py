@@ -633,7 +633,6 @@ def convert_to_fp16(src: str, dst: str, *, fp32_ops: Sequence[str] = DEFAULT_FP3
 
     graph_inputs = {vi.name for vi in g.input if vi.type.tensor_type.elem_type == FLOAT}
     graph_outputs = {vi.name for vi in g.output if vi.type.tensor_type.elem_type == FLOAT}
-    init_names = {t.name for t in g.initializer}
 
     # Initializers used only by float32 consumers (blocked nodes, or a
     # float32-only input slot) stay float32.
