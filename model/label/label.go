@@ -5,7 +5,6 @@ package label
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/glip"
-	"github.com/groundbeam/groundbeam/model/imageproc"
 	"github.com/groundbeam/groundbeam/model/imageproc/turbo"
 	"github.com/groundbeam/groundbeam/model/teacher"
 	"github.com/groundbeam/groundbeam/schemas"
@@ -336,28 +334,10 @@ func reject(p Pair, stage, reason string) *schemas.ErrorRow {
 	return &schemas.ErrorRow{Key: p.Key, Source: p.Source, Shard: p.Shard, Stage: stage, Reason: reason, SchemaVersion: schemas.Version}
 }
 
-// decode decodes an image for the teacher: JPEGs through libjpeg-turbo,
-// downscaled in the DCT domain while the shorter side stays at least the
-// teacher's input size; everything else (and JPEGs libjpeg-turbo refuses
-// but image/jpeg reads) through image.Decode. It returns the full size
-// alongside, since boxes are reported in full-size pixels.
+// decode decodes an image for the teacher (turbo.Decode): JPEGs shrink in
+// the DCT domain while the shorter side stays at least the teacher's input
+// size. It returns the full size alongside, since boxes are reported in
+// full-size pixels.
 func (l *Labeler) decode(data []byte) (img *image.RGBA, fw, fh int, err error) {
-	img, fw, fh, err = turbo.DecodeScaled(data, l.minShort, l.opts.MaxPixels)
-	if err == nil {
-		// libjpeg-turbo leaves EXIF orientation to us (image.Decode's
-		// fallback path applies it in imageproc.Decode).
-		o := imageproc.JPEGOrientation(data)
-		if o >= 5 && o <= 8 {
-			fw, fh = fh, fw
-		}
-		return imageproc.Orient(img, o), fw, fh, nil
-	}
-	if errors.Is(err, imageproc.ErrTooLarge) {
-		return nil, 0, 0, err
-	}
-	img, err = imageproc.Decode(data, l.opts.MaxPixels)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	return img, img.Rect.Dx(), img.Rect.Dy(), nil
+	return turbo.Decode(data, l.minShort, l.opts.MaxPixels)
 }

@@ -91,6 +91,10 @@ type Plan struct {
 	// images and boxes, or the COCO file's images and annotations.
 	Images int64
 	Boxes  int64
+	// DecodeMinShort is how the previous run decoded its images
+	// (sink.Manifest.DecodeMinShort), which this run repeats; 0 (full
+	// size) for COCO input.
+	DecodeMinShort int
 }
 
 // Build validates cfg where the pipeline is launched (the ONNX Runtime
@@ -157,7 +161,8 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}
 	p, s := beam.NewPipelineWithRoot()
 	sinkCfg := sink.Config{Out: out, Names: names, RowGroup: cfg.RowGroup,
-		Meta: sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: plan.Params}}
+		Meta:           sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: plan.Params},
+		DecodeMinShort: plan.DecodeMinShort}
 	var work beam.PCollection
 	if cfg.Input != "" {
 		work = beam.Reshuffle(s, beam.CreateList(s, tasks))
@@ -166,7 +171,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}
 	results := region.EmbedTasks(s, region.Config{
 		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
-		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
+		MaxPixels: cfg.MaxPixels, DecodeMinShort: plan.DecodeMinShort, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
 	}, work)
 	sink.WriteManifest(s, sinkCfg, plan.Shards, results)
 	return p, plan, nil
@@ -180,7 +185,7 @@ func previousTasks(ctx context.Context, in string, names map[string]string, plan
 	if err != nil {
 		return nil, fmt.Errorf("input %s is no finished run's output (embed reads the files its %s lists): %w", in, sink.ManifestFile, err)
 	}
-	plan.Teacher, plan.Params = m.Teacher, m.Params
+	plan.Teacher, plan.Params, plan.DecodeMinShort = m.Teacher, m.Params, m.DecodeMinShort
 	plan.Images, plan.Boxes = m.Totals.Labelled, m.Totals.Boxes
 	byShard := map[string]*region.Task{}
 	var order []string

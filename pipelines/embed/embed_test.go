@@ -148,6 +148,17 @@ func previousRun(t *testing.T, teacher, clipDir string) string {
 		t.Fatal(err)
 	}
 	pairs[3].Image = []byte("not an image")
+	// Two JPEGs over twice the teacher's input size, which the label job
+	// decodes downscaled (JPEG DCT scaling): embed must crop from the same
+	// pixels to reproduce its embeddings.
+	big, err := sampleset.Pairs(&sampleset.Options{Pairs: 2, Width: 1100, Height: 700, Seed: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range big {
+		big[i].Key = fmt.Sprintf("big%d", i)
+		pairs = append(pairs, big[i])
+	}
 	shards := t.TempDir()
 	for i, b := range testenv.Shards(t, pairs, 2) {
 		if err := os.WriteFile(filepath.Join(shards, sampleset.ShardName(i)), b, 0o644); err != nil {
@@ -160,8 +171,8 @@ func previousRun(t *testing.T, teacher, clipDir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := res.Manifest; m.Totals.Labelled != 7 || m.Totals.Rejected != 1 || m.Totals.Boxes == 0 {
-		t.Fatalf("previous run: totals %+v, want 7 labelled with boxes, 1 rejected", m.Totals)
+	if m := res.Manifest; m.Totals.Labelled != 9 || m.Totals.Rejected != 1 || m.Totals.Boxes == 0 {
+		t.Fatalf("previous run: totals %+v, want 9 labelled with boxes, 1 rejected", m.Totals)
 	}
 	return out
 }
@@ -241,6 +252,13 @@ func TestEmbed(t *testing.T) {
 		t.Fatal(err)
 	}
 	prevRows, prevErrs := readOut(t, prev)
+	tb, err := bundle.Load(teacher, bundle.KindGrounding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := prevManifest.DecodeMinShort; d == 0 || d != tb.Manifest.Image.ShortestEdge {
+		t.Fatalf("label's manifest says images were decoded down to %d px, want the teacher's input, %d", d, tb.Manifest.Image.ShortestEdge)
+	}
 
 	coco := makeCOCO(t, 20, true)
 	cocoDir, imgDir := t.TempDir(), t.TempDir()
@@ -300,6 +318,15 @@ func TestEmbed(t *testing.T) {
 			m := res.Manifest
 			if m.CLIP != ids[cfg.CLIP] {
 				t.Errorf("manifest clip %q, want %q", m.CLIP, ids[cfg.CLIP])
+			}
+			// decoded as the previous run did, and recorded for the next
+			// embed; COCO images at full size
+			wantDecode := 0
+			if cfg.Input != "" {
+				wantDecode = prevManifest.DecodeMinShort
+			}
+			if m.DecodeMinShort != wantDecode {
+				t.Errorf("manifest decode_min_short %d, want %d", m.DecodeMinShort, wantDecode)
 			}
 			var boxes int64
 			for key, r := range rows {

@@ -147,8 +147,11 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		}
 	}
 	p, s := beam.NewPipelineWithRoot()
+	// model/label decodes JPEGs no smaller than the teacher's input and
+	// crops the boxes from that image; the manifest records it for embed.
 	sinkCfg := sink.Config{Out: out, Names: sink.Names(shards), RowGroup: cfg.RowGroup,
-		Meta: sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()}}
+		Meta:           sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()},
+		DecodeMinShort: tb.Manifest.Image.ShortestEdge}
 	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
 		BatchSize: cfg.BatchSize, Shards: cfg.ShardsInFlight, Batches: cfg.BatchesInFlight, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,

@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/groundbeam/groundbeam/model/clip"
-	"github.com/groundbeam/groundbeam/model/imageproc"
 	"github.com/groundbeam/groundbeam/model/imageproc/turbo"
 	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/schemas"
@@ -222,6 +221,7 @@ func (b *batcher) writeReject(ctx context.Context, r *schemas.LabelRow, stage, r
 // one embedding per box, or why it is rejected.
 type prepared struct {
 	img    *image.RGBA
+	sx, sy float32 // full-size pixels → img pixels
 	embs   [][]float32
 	stage  string
 	reason string
@@ -240,7 +240,7 @@ func (b *batcher) flush(ctx context.Context) error {
 			continue
 		}
 		if preps[k] = b.prepare(e); preps[k].img != nil {
-			regions = appendRegions(regions, preps[k].img, e.row.Boxes)
+			regions = preps[k].appendRegions(regions, e.row.Boxes)
 		}
 	}
 	var embs [][]float32
@@ -291,11 +291,12 @@ func (b *batcher) flush(ctx context.Context) error {
 	return nil
 }
 
-// appendRegions adds one region per box of an image; they all share img,
-// so the region graph receives the image once.
-func appendRegions(regions []clip.Region, img *image.RGBA, boxes []schemas.Box) []clip.Region {
+// appendRegions adds one region per box of the decoded image; they all
+// share its image, so the region graph receives it once.
+func (p *prepared) appendRegions(regions []clip.Region, boxes []schemas.Box) []clip.Region {
 	for _, bx := range boxes {
-		regions = append(regions, clip.Region{Image: img, Box: [4]float32(bx.XYXY)})
+		b := bx.XYXY
+		regions = append(regions, clip.Region{Image: p.img, Box: [4]float32{b[0] * p.sx, b[1] * p.sy, b[2] * p.sx, b[3] * p.sy}})
 	}
 	return regions
 }
@@ -308,31 +309,17 @@ func (b *batcher) prepare(e entry) prepared {
 			return prepared{stage: schemas.StageRead, reason: fmt.Sprintf("box %d has %d coordinates, want 4", i, len(bx.XYXY))}
 		}
 	}
-	img, err := decode(e.data, b.f.Cfg.MaxPixels)
+	// decoded as the label run did (turbo.Decode), so that boxes land on
+	// the same pixels
+	img, w, h, err := turbo.Decode(e.data, b.f.Cfg.DecodeMinShort, b.f.Cfg.MaxPixels)
 	if err != nil {
 		return prepared{stage: schemas.StageDecode, reason: err.Error()}
 	}
-	if w, h := img.Rect.Dx(), img.Rect.Dy(); int32(w) != r.Width || int32(h) != r.Height {
+	if int32(w) != r.Width || int32(h) != r.Height {
 		return prepared{stage: schemas.StageDecode,
 			reason: fmt.Sprintf("image is %dx%d but its row says %dx%d: the boxes would not fit it", w, h, r.Width, r.Height)}
 	}
-	return prepared{img: img}
-}
-
-// decode decodes an image at full size as the label job does, so that
-// boxes land on the same pixels: JPEGs through libjpeg-turbo (in stored
-// pixel order), everything else, and JPEGs libjpeg-turbo refuses, through
-// imageproc.Decode.
-func decode(data []byte, maxPixels int) (*image.RGBA, error) {
-	img, _, _, err := turbo.DecodeScaled(data, 0, maxPixels)
-	if err == nil {
-		// libjpeg-turbo leaves EXIF orientation to us, as label does.
-		return imageproc.Orient(img, imageproc.JPEGOrientation(data)), nil
-	}
-	if errors.Is(err, imageproc.ErrTooLarge) {
-		return nil, err
-	}
-	return imageproc.Decode(data, maxPixels)
+	return prepared{img: img, sx: float32(img.Rect.Dx()) / float32(w), sy: float32(img.Rect.Dy()) / float32(h)}
 }
 
 // embedEach embeds the batch one image at a time after a failed batch
@@ -343,7 +330,7 @@ func (b *batcher) embedEach(ctx context.Context, preps []prepared) error {
 		if p.img == nil {
 			continue
 		}
-		embs, err := b.f.enc.Embed(ctx, appendRegions(nil, p.img, e.row.Boxes))
+		embs, err := b.f.enc.Embed(ctx, p.appendRegions(nil, e.row.Boxes))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

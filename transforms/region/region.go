@@ -76,6 +76,11 @@ type Config struct {
 	Float16 bool
 	// MaxPixels refuses larger images before decoding (0: the default).
 	MaxPixels int
+	// DecodeMinShort lets JPEG decoding shrink an image (DCT scaling)
+	// while its shorter side stays at least this, as the label run whose
+	// boxes are recomputed did (sink.Manifest.DecodeMinShort); boxes are
+	// scaled to the decoded image. 0: full size.
+	DecodeMinShort int
 	// Batch is the number of images per Encoder.Embed call (default
 	// DefaultBatch).
 	Batch int

@@ -33,8 +33,14 @@ type Manifest struct {
 	// InputShards are the shards the run read.
 	InputShards []string `json:"input_shards"`
 	// ResumedShards counts shards a --resume run found committed.
-	ResumedShards int    `json:"resumed_shards"`
-	Totals        Totals `json:"totals"`
+	ResumedShards int `json:"resumed_shards"`
+	// DecodeMinShort is the shorter side the run's JPEG decoding could
+	// shrink an image to before its crops were embedded (the teacher's
+	// input size; Config.DecodeMinShort), 0 for full size. embed --input
+	// decodes images as the run it recomputes did, so that the same CLIP
+	// bundle gives the same embeddings.
+	DecodeMinShort int    `json:"decode_min_short,omitempty"`
+	Totals         Totals `json:"totals"`
 	// Files are the committed files, sorted by path.
 	Files []FileInfo `json:"files"`
 }
@@ -63,7 +69,7 @@ type writeManifestFn struct {
 // ProcessElement runs once, after every file is written.
 func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results func(*ShardResult) bool) error {
 	m := Manifest{SchemaVersion: schemas.Version, Teacher: f.Cfg.Meta.Teacher, CLIP: f.Cfg.Meta.CLIP,
-		Params: f.Cfg.Meta.Params, InputShards: f.Shards, Files: []FileInfo{}}
+		Params: f.Cfg.Meta.Params, InputShards: f.Shards, DecodeMinShort: f.Cfg.DecodeMinShort, Files: []FileInfo{}}
 	var r ShardResult
 	for results(&r) {
 		if r.Pairs != r.Labelled+r.Rejected {

@@ -27,6 +27,10 @@ type Config struct {
 	RowGroup int64
 	// Meta is the provenance written into every file.
 	Meta Meta
+	// DecodeMinShort goes into the manifest: the shorter side that JPEG
+	// decoding may shrink an image to (DCT scaling) before its boxes are
+	// cropped and embedded; 0 when images are decoded at full size.
+	DecodeMinShort int
 }
 
 // Name is the base name of a shard's output files.

@@ -9,8 +9,9 @@
 // statically: it needs Debian's libturbojpeg0-dev (TurboJPEG API 2.1) to
 // build, and nothing at run time.
 //
-// EXIF orientation is not applied: pixels come out in stored order, as with
-// image/jpeg.
+// DecodeScaled leaves EXIF orientation alone: pixels come out in stored
+// order, as with image/jpeg. Decode applies it and falls back to the
+// general decoders for other formats.
 package turbo
 
 import (
@@ -51,6 +52,33 @@ func DecodeScaled(data []byte, minShort int, maxPixels int) (img *image.RGBA, fu
 		maxPixels = imageproc.DefaultMaxPixels
 	}
 	return decodeScaled(data, minShort, maxPixels)
+}
+
+// Decode decodes any image the jobs read, upright, for cropping boxes that
+// are given in full-size pixels: JPEGs through DecodeScaled (shrunk while
+// the shorter side stays at least minShort; 0: full size) with their EXIF
+// orientation applied; everything else, and JPEGs libjpeg-turbo refuses
+// but image/jpeg reads, through imageproc.Decode at full size. fullW and
+// fullH are the upright image's full size, so a box maps to img by the
+// factors img.Rect.Dx()/fullW and img.Rect.Dy()/fullH. The label and embed
+// jobs both decode this way, so that the same box is cropped from the same
+// pixels in both.
+func Decode(data []byte, minShort, maxPixels int) (img *image.RGBA, fullW, fullH int, err error) {
+	img, fullW, fullH, err = DecodeScaled(data, minShort, maxPixels)
+	if err == nil {
+		o := imageproc.JPEGOrientation(data)
+		if o >= 5 && o <= 8 {
+			fullW, fullH = fullH, fullW
+		}
+		return imageproc.Orient(img, o), fullW, fullH, nil
+	}
+	if errors.Is(err, imageproc.ErrTooLarge) {
+		return nil, 0, 0, err
+	}
+	if img, err = imageproc.Decode(data, maxPixels); err != nil {
+		return nil, 0, 0, err
+	}
+	return img, img.Rect.Dx(), img.Rect.Dy(), nil
 }
 
 // isJPEG reports whether data starts with the SOI marker.

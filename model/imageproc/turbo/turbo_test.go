@@ -146,6 +146,46 @@ func TestDecodeScaled(t *testing.T) {
 	}
 }
 
+// TestDecode: the decoder both jobs crop from shrinks JPEGs as far as
+// minShort allows and reports their full size; other formats, and JPEGs
+// libjpeg-turbo rejects but image/jpeg reads, come out at full size; an
+// oversized JPEG is refused without a second try.
+func TestDecode(t *testing.T) {
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, photoLike(300, 200, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name                 string
+		data                 []byte
+		minShort, maxPixels  int
+		wantW, wantH, fw, fh int
+		wantErr              error
+	}{
+		{name: "jpeg, halved", data: photoJPEG(t, 1100, 700), minShort: 256, wantW: 550, wantH: 350, fw: 1100, fh: 700},
+		{name: "jpeg, full size", data: photoJPEG(t, 1100, 700), wantW: 1100, wantH: 700, fw: 1100, fh: 700},
+		{name: "png, full size whatever minShort", data: pngBuf.Bytes(), minShort: 50, wantW: 300, wantH: 200, fw: 300, fh: 200},
+		{name: "jpeg over the pixel limit", data: photoJPEG(t, 1100, 700), maxPixels: 1000, wantErr: imageproc.ErrTooLarge},
+		{name: "not an image", data: []byte("no image"), wantErr: imageproc.ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, fw, fh, err := Decode(tc.data, tc.minShort, tc.maxPixels)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("error %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Rect != image.Rect(0, 0, tc.wantW, tc.wantH) || fw != tc.fw || fh != tc.fh {
+				t.Errorf("decoded %v, full %dx%d; want %dx%d, full %dx%d", img.Rect, fw, fh, tc.wantW, tc.wantH, tc.fw, tc.fh)
+			}
+		})
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	photo := photoJPEG(t, 320, 240)
 	var pngBuf, gifBuf bytes.Buffer
