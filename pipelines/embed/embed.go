@@ -128,13 +128,12 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	plan.CLIP = cb.Identity
 	out := strings.TrimRight(cfg.Output, "/")
 	var tasks []region.Task
-	names := map[string]string{}
 	if cfg.Input != "" {
 		in := strings.TrimRight(cfg.Input, "/")
 		if samePlace(in, out) {
 			return nil, plan, fmt.Errorf("output %s is the input: write the new embeddings elsewhere", cfg.Output)
 		}
-		if tasks, err = previousTasks(ctx, in, names, &plan); err != nil {
+		if tasks, err = previousTasks(ctx, in, &plan); err != nil {
 			return nil, plan, err
 		}
 	} else {
@@ -147,9 +146,6 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		}
 		plan.Shards, plan.Teacher = c.Shards(), c.Identity
 		plan.Images, plan.Boxes = int64(c.Images), int64(c.Boxes)
-		for _, s := range plan.Shards {
-			names[s] = s
-		}
 	}
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
@@ -159,13 +155,19 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 			return nil, plan, err
 		}
 	}
+	var workFile string
+	if cfg.Input != "" {
+		if workFile, err = sink.WriteWork(ctx, out, tasks); err != nil {
+			return nil, plan, err
+		}
+	}
 	p, s := beam.NewPipelineWithRoot()
-	sinkCfg := sink.Config{Out: out, Names: names, RowGroup: cfg.RowGroup,
+	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
 		Meta:           sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: plan.Params},
 		DecodeMinShort: plan.DecodeMinShort}
 	var work beam.PCollection
 	if cfg.Input != "" {
-		work = beam.Reshuffle(s, beam.CreateList(s, tasks))
+		work = beam.ParDo(s, region.DecodeTask, sink.ReadWork(s, workFile))
 	} else {
 		work = region.ReadCOCO(s, region.COCOConfig{Path: cfg.COCO, Images: cfg.Images, ChunkSize: cfg.ChunkSize, Identity: plan.Teacher})
 	}
@@ -173,14 +175,14 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
 		MaxPixels: cfg.MaxPixels, DecodeMinShort: plan.DecodeMinShort, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
 	}, work)
-	sink.WriteManifest(s, sinkCfg, plan.Shards, results)
+	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil
 }
 
 // previousTasks turns a finished run's manifest into one task per input
-// shard, with the shard's committed labels and errors files, and fills
-// names (shard → its files' base name) and the plan.
-func previousTasks(ctx context.Context, in string, names map[string]string, plan *Plan) ([]region.Task, error) {
+// shard, with the shard's committed labels and errors files and the base
+// name they have, and fills the plan.
+func previousTasks(ctx context.Context, in string, plan *Plan) ([]region.Task, error) {
 	m, err := sink.ReadManifest(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("input %s is no finished run's output (embed reads the files its %s lists): %w", in, sink.ManifestFile, err)
@@ -212,18 +214,18 @@ func previousTasks(ctx context.Context, in string, names map[string]string, plan
 		default:
 			return nil, fmt.Errorf("input %s: manifest lists %s of unknown table %q", in, f.Path, f.Table)
 		}
-		names[f.Shard] = strings.TrimSuffix(path.Base(f.Path), ".parquet")
+		t.Name = strings.TrimSuffix(path.Base(f.Path), ".parquet")
 	}
 	// Shards without files (no rows) still commit, under the name the
 	// label job would give them.
 	var bare []string
 	for _, s := range order {
-		if _, ok := names[s]; !ok {
+		if byShard[s].Name == "" {
 			bare = append(bare, s)
 		}
 	}
 	for s, n := range sink.Names(bare) {
-		names[s] = n
+		byShard[s].Name = n
 	}
 	tasks := make([]region.Task, len(order))
 	for i, s := range order {

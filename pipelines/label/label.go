@@ -146,10 +146,14 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 			return nil, plan, err
 		}
 	}
+	work, err := sink.WriteWork(ctx, out, sink.Units(shards))
+	if err != nil {
+		return nil, plan, err
+	}
 	p, s := beam.NewPipelineWithRoot()
 	// model/label decodes JPEGs no smaller than the teacher's input and
 	// crops the boxes from that image; the manifest records it for embed.
-	sinkCfg := sink.Config{Out: out, Names: sink.Names(shards), RowGroup: cfg.RowGroup,
+	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
 		Meta:           sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()},
 		DecodeMinShort: tb.Manifest.Image.ShortestEdge}
 	results := ground.LabelShards(s, ground.Config{
@@ -158,8 +162,8 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		Vocab: cfg.Vocab, CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops,
 		Proposals: cfg.Proposals, MaxProposals: cfg.MaxProposals, NoTeacherBoxes: cfg.NoTeacherBoxes,
 		Float16: cfg.EmbeddingDType == DTypeFloat16,
-	}, beam.Reshuffle(s, beam.CreateList(s, shards)))
-	sink.WriteManifest(s, sinkCfg, shards, results)
+	}, beam.ParDo(s, sink.DecodeUnit, sink.ReadWork(s, work)))
+	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil
 }
 

@@ -30,7 +30,7 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, string, func(sink.ShardResult), error](&labelShardFn{})
+	register.DoFn3x1[context.Context, sink.Unit, func(sink.ShardResult), error](&labelShardFn{})
 	register.Emitter1[sink.ShardResult]()
 }
 
@@ -82,9 +82,10 @@ type Config struct {
 	Float16 bool
 }
 
-// LabelShards labels every shard of shards (a PCollection of shard URIs)
-// and returns a PCollection of sink.ShardResult, one per committed shard.
-func LabelShards(s beam.Scope, cfg Config, shards beam.PCollection) beam.PCollection {
+// LabelShards labels every shard of units (a PCollection of sink.Unit: a
+// shard URI and its output name) and returns a PCollection of
+// sink.ShardResult, one per committed shard.
+func LabelShards(s beam.Scope, cfg Config, units beam.PCollection) beam.PCollection {
 	s = s.Scope("ground.LabelShards")
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 8
@@ -95,7 +96,7 @@ func LabelShards(s beam.Scope, cfg Config, shards beam.PCollection) beam.PCollec
 	if cfg.Batches <= 0 {
 		cfg.Batches = DefaultBatchesInFlight
 	}
-	return beam.ParDo(s, &labelShardFn{Cfg: cfg}, shards)
+	return beam.ParDo(s, &labelShardFn{Cfg: cfg}, units)
 }
 
 type labelShardFn struct {
@@ -173,9 +174,10 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 }
 
 // ProcessElement labels one shard and commits its files.
-func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit func(sink.ShardResult)) error {
+func (f *labelShardFn) ProcessElement(ctx context.Context, u sink.Unit, emit func(sink.ShardResult)) error {
+	shard := u.Shard
 	if f.Cfg.Resume {
-		res, ok, err := sink.Committed(ctx, f.Cfg.Sink, shard)
+		res, ok, err := sink.Committed(ctx, f.Cfg.Sink, u)
 		if err != nil {
 			return err
 		}
@@ -193,7 +195,7 @@ func (f *labelShardFn) ProcessElement(ctx context.Context, shard string, emit fu
 	}
 	defer f.shards.Release()
 	shardsAt.Update(ctx, int64(f.shards.Held()))
-	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, shard)
+	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, u)
 	if err != nil {
 		return err
 	}

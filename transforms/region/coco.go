@@ -186,7 +186,8 @@ func ParseCOCO(data []byte, name, images string, chunk int) (*COCO, error) {
 	}
 	for lo := 0; lo < len(rows); lo += chunk {
 		hi := min(lo+chunk, len(rows))
-		c.Tasks = append(c.Tasks, Task{Shard: chunkName(stem, lo/chunk), Rows: rows[lo:hi:hi]})
+		name := chunkName(stem, lo/chunk)
+		c.Tasks = append(c.Tasks, Task{Shard: name, Name: name, Rows: rows[lo:hi:hi]})
 	}
 	return c, nil
 }

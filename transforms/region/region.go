@@ -12,6 +12,7 @@ package region
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -30,6 +31,7 @@ import (
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Task)(nil)).Elem())
 	register.DoFn3x1[context.Context, Task, func(sink.ShardResult), error](&embedFn{})
+	register.Function1x2[string, Task, error](DecodeTask)
 	register.Emitter1[sink.ShardResult]()
 }
 
@@ -43,10 +45,11 @@ const DefaultShardsInFlight = 2
 
 // Task is one unit of work, committed as a whole under one output name.
 type Task struct {
-	// Shard is the work's key in the sink (sink.Config.Names maps it to
-	// the output files' name): an input shard of the previous run, or a
-	// COCO chunk's name.
+	// Shard is the work's key in the sink: an input shard of the previous
+	// run, or a COCO chunk's name.
 	Shard string
+	// Name is the base name of the task's output files.
+	Name string
 	// Labels is a previous run's committed labels file whose rows are
 	// re-embedded ("" for none).
 	Labels string
@@ -55,6 +58,21 @@ type Task struct {
 	Errors string
 	// Rows are rows to embed as they are (COCO), with empty embeddings.
 	Rows []schemas.LabelRow
+}
+
+// unit is the task as the sink knows it.
+func (t Task) unit() sink.Unit { return sink.Unit{Shard: t.Shard, Name: t.Name} }
+
+// DecodeTask parses one line of a work file of Tasks (sink.WriteWork).
+func DecodeTask(line string) (Task, error) {
+	var t Task
+	if err := json.Unmarshal([]byte(line), &t); err != nil {
+		return t, fmt.Errorf("embed task %q: %w", line, err)
+	}
+	if t.Shard == "" || t.Name == "" {
+		return t, fmt.Errorf("embed task %q: want a shard and a name", line)
+	}
+	return t, nil
 }
 
 // Config is what the embedding DoFn needs; it travels to workers as JSON.
@@ -156,7 +174,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 // ProcessElement embeds one task's rows and commits its files.
 func (f *embedFn) ProcessElement(ctx context.Context, t Task, emit func(sink.ShardResult)) error {
 	if f.Cfg.Resume {
-		res, ok, err := sink.Committed(ctx, f.Cfg.Sink, t.Shard)
+		res, ok, err := sink.Committed(ctx, f.Cfg.Sink, t.unit())
 		if err != nil {
 			return err
 		}
@@ -171,7 +189,7 @@ func (f *embedFn) ProcessElement(ctx context.Context, t Task, emit func(sink.Sha
 	}
 	defer f.shards.Release()
 	shardsAt.Update(ctx, int64(f.shards.Held()))
-	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, t.Shard)
+	w, err := sink.NewShardWriter(ctx, f.Cfg.Sink, t.unit())
 	if err != nil {
 		return err
 	}

@@ -54,27 +54,27 @@ type Totals struct {
 }
 
 // WriteManifest writes OUT/_manifest.json once every shard in results
-// (a PCollection of ShardResult) is committed, and removes temporary files
-// left by failed attempts.
-func WriteManifest(s beam.Scope, cfg Config, shards []string, results beam.PCollection) {
+// (a PCollection of ShardResult, one per unit of work) is committed, and
+// removes temporary files left by failed attempts.
+func WriteManifest(s beam.Scope, cfg Config, results beam.PCollection) {
 	s = s.Scope("sink.WriteManifest")
-	beam.ParDo0(s, &writeManifestFn{Cfg: cfg, Shards: shards}, beam.Impulse(s), beam.SideInput{Input: results})
+	beam.ParDo0(s, &writeManifestFn{Cfg: cfg}, beam.Impulse(s), beam.SideInput{Input: results})
 }
 
 type writeManifestFn struct {
-	Cfg    Config
-	Shards []string
+	Cfg Config
 }
 
 // ProcessElement runs once, after every file is written.
 func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results func(*ShardResult) bool) error {
 	m := Manifest{SchemaVersion: schemas.Version, Teacher: f.Cfg.Meta.Teacher, CLIP: f.Cfg.Meta.CLIP,
-		Params: f.Cfg.Meta.Params, InputShards: f.Shards, DecodeMinShort: f.Cfg.DecodeMinShort, Files: []FileInfo{}}
+		Params: f.Cfg.Meta.Params, InputShards: []string{}, DecodeMinShort: f.Cfg.DecodeMinShort, Files: []FileInfo{}}
 	var r ShardResult
 	for results(&r) {
 		if r.Pairs != r.Labelled+r.Rejected {
 			return fmt.Errorf("shard %s: %d pairs but %d labelled + %d rejected", r.Shard, r.Pairs, r.Labelled, r.Rejected)
 		}
+		m.InputShards = append(m.InputShards, r.Shard)
 		m.Files = append(m.Files, r.Files...)
 		m.Totals.InputPairs += r.Pairs
 		m.Totals.Labelled += r.Labelled
@@ -85,6 +85,7 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results 
 		}
 		r = ShardResult{}
 	}
+	sort.Strings(m.InputShards)
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	if err := removeTemps(ctx, f.Cfg.Out); err != nil {
 		return err

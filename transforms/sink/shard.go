@@ -21,8 +21,6 @@ const MarkerDir = "_shards"
 type Config struct {
 	// Out is the output folder (local path, gs:// or s3://).
 	Out string
-	// Names maps each input shard to the base name of its output files.
-	Names map[string]string
 	// RowGroup is the most rows per Parquet row group (0: writer default).
 	RowGroup int64
 	// Meta is the provenance written into every file.
@@ -31,14 +29,6 @@ type Config struct {
 	// decoding may shrink an image to (DCT scaling) before its boxes are
 	// cropped and embedded; 0 when images are decoded at full size.
 	DecodeMinShort int
-}
-
-// Name is the base name of a shard's output files.
-func (c Config) Name(shard string) string {
-	if n, ok := c.Names[shard]; ok {
-		return n
-	}
-	return "shard-" + hashName(shard)
 }
 
 // ShardResult is one committed input shard: what its commit marker holds.
@@ -70,16 +60,16 @@ type ShardWriter struct {
 	res     ShardResult
 }
 
-// NewShardWriter starts writing a shard.
-func NewShardWriter(ctx context.Context, cfg Config, shard string) (*ShardWriter, error) {
+// NewShardWriter starts writing a unit's shard under the unit's name.
+func NewShardWriter(ctx context.Context, cfg Config, u Unit) (*ShardWriter, error) {
 	fs, err := filesystem.New(ctx, join(cfg.Out, "x"))
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", cfg.Out, err)
 	}
 	var b [6]byte
 	rand.Read(b[:])
-	return &ShardWriter{cfg: cfg, shard: shard, name: cfg.Name(shard), attempt: hex.EncodeToString(b[:]), fs: fs,
-		res: ShardResult{Shard: shard, Files: []FileInfo{}}}, nil
+	return &ShardWriter{cfg: cfg, shard: u.Shard, name: u.Name, attempt: hex.EncodeToString(b[:]), fs: fs,
+		res: ShardResult{Shard: u.Shard, Files: []FileInfo{}}}, nil
 }
 
 func (w *ShardWriter) paths(table string) (final, tmp string) {
@@ -168,10 +158,10 @@ func (w *ShardWriter) Abort(ctx context.Context) {
 	w.fs.Close()
 }
 
-// Committed reports whether a previous run committed shard: its marker
-// exists and each file it lists is present with the recorded size.
-func Committed(ctx context.Context, cfg Config, shard string) (ShardResult, bool, error) {
-	marker := join(join(cfg.Out, MarkerDir), cfg.Name(shard)+".json")
+// Committed reports whether a previous run committed the unit's shard: its
+// marker exists and each file it lists is present with the recorded size.
+func Committed(ctx context.Context, cfg Config, u Unit) (ShardResult, bool, error) {
+	marker := join(join(cfg.Out, MarkerDir), u.Name+".json")
 	fs, err := filesystem.New(ctx, marker)
 	if err != nil {
 		return ShardResult{}, false, err
@@ -187,7 +177,7 @@ func Committed(ctx context.Context, cfg Config, shard string) (ShardResult, bool
 		return ShardResult{}, false, nil
 	}
 	var res ShardResult
-	if err := json.Unmarshal(raw, &res); err != nil || res.Shard != shard {
+	if err := json.Unmarshal(raw, &res); err != nil || res.Shard != u.Shard {
 		return ShardResult{}, false, nil
 	}
 	for _, f := range res.Files {
@@ -200,8 +190,6 @@ func Committed(ctx context.Context, cfg Config, shard string) (ShardResult, bool
 	return res, true, nil
 }
 
-// writeAtomic writes data under a temporary name and renames it to final,
-// retrying object-store calls on transient faults.
 // WriteAtomic writes data to final through a temporary name in the same
 // folder, retrying transient object-store faults, so a reader sees the
 // whole object or none of it.
