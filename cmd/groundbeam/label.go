@@ -38,7 +38,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   groundbeam label --input 'demo/shards/*.tar' --output demo/out \
       --teacher demo/models/teacher --clip demo/models/clip --batch-size 8`, stderr)
 	var cfg label.Config
-	fs.StringVar(&cfg.Input, "input", "", "the corpus: a glob or comma-separated globs (local, gs://, s3://) of WebDataset tars, img2dataset Parquet, JSONL manifests or captions.tsv/.jsonl folders")
+	fs.StringVar(&cfg.Input, "input", "", "the corpus: globs or brace lists (shards/{00000..00099}.tar), comma-separated (local, gs://, s3://), of WebDataset tars, img2dataset Parquet, JSONL manifests or captions.tsv/.jsonl folders")
 	fs.StringVar(&cfg.Output, "output", "", "output folder (local, gs:// or s3://)")
 	fs.StringVar(&cfg.Teacher, "teacher", "", "grounding model bundle folder")
 	fs.StringVar(&cfg.CLIP, "clip", "", "CLIP model bundle folder")

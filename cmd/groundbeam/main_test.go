@@ -87,6 +87,8 @@ func TestCLI(t *testing.T) {
 			stderr: []string{"nope", "no model.json"}},
 		{name: "tensor the graph lacks", args: label("--teacher", brokenTeacher(t, teacher)), code: 1, oneLine: true,
 			stderr: []string{`"pixel_valuez"`, "not in the graph"}},
+		{name: "brace list naming a missing shard", args: label("--input", filepath.Join(shards, "shard-{00000..00002}.tar")), code: 0,
+			stdout: "labelled 6 of 7 pairs (1 rejected)"},
 		{name: "glob matches nothing", args: label("--input", filepath.Join(empty, "*.tar")), code: 1, oneLine: true,
 			stderr: []string{"input matches nothing", empty}},
 		{name: "missing flag", args: []string{"label", "--output", empty}, code: 2, oneLine: true, stderr: []string{"--input is required"}},

@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -36,25 +39,34 @@ func init() {
 // ErrNoMatch is returned by Expand when a pattern matches nothing.
 var ErrNoMatch = errors.New("input matches nothing")
 
-// Expand lists the shards a comma-separated list of globs names, sorted and
-// without duplicates. It runs where the pipeline is built, so a pattern
-// that matches nothing fails before any work starts.
+// Expand lists the shards a comma-separated list of patterns names,
+// sorted and without duplicates. A pattern is a glob, or a WebDataset
+// brace list ("gs://b/{00000..41407}.tar", see Braces) whose names may be
+// globs themselves. It runs where the pipeline is built, so a pattern that
+// matches nothing fails before any work starts. A brace list that names
+// some shards that do not exist keeps them: each becomes an error row
+// when it is read (and a warning here), as a shard deleted after listing
+// does.
 func Expand(ctx context.Context, patterns string) ([]string, error) {
+	items, err := SplitPatterns(patterns)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	var out []string
-	for _, p := range strings.Split(patterns, ",") {
+	for _, p := range items {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
 		}
-		fs, err := filesystem.New(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", p, err)
+		var files []string
+		if strings.Contains(p, "{") {
+			files, err = expandBraces(ctx, p)
+		} else {
+			files, err = list(ctx, p)
 		}
-		files, err := fs.List(ctx, p)
-		fs.Close()
 		if err != nil {
-			return nil, fmt.Errorf("list input %s: %w", p, err)
+			return nil, err
 		}
 		n := 0
 		for _, f := range files {
@@ -74,6 +86,111 @@ func Expand(ctx context.Context, patterns string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// list returns the files a glob matches.
+func list(ctx context.Context, glob string) ([]string, error) {
+	fs, err := filesystem.New(ctx, glob)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", glob, err)
+	}
+	defer fs.Close()
+	files, err := fs.List(ctx, glob)
+	if err != nil {
+		return nil, fmt.Errorf("list input %s: %w", glob, err)
+	}
+	return files, nil
+}
+
+// maxBraceListings bounds the listings one brace pattern may need: one
+// per glob it expands to and one per folder its plain names are in.
+const maxBraceListings = 10000
+
+// expandBraces lists the shards a brace pattern names. Plain names are
+// checked with one listing per folder (of the names' common prefix), not
+// one request per name; names that are globs are listed each. Plain
+// names that do not exist are kept when any name exists.
+func expandBraces(ctx context.Context, pattern string) ([]string, error) {
+	names, err := Braces(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var globs []string
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, n := range names {
+		if strings.ContainsAny(n, "*?[") {
+			globs = append(globs, n)
+			continue
+		}
+		d := n[:strings.LastIndex(n, "/")+1]
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], n)
+	}
+	if k := len(globs) + len(dirs); k > maxBraceListings {
+		return nil, fmt.Errorf("input %s: its names need %d listings (globs and folders), over %d: name fewer folders", pattern, k, maxBraceListings)
+	}
+	var out, missing []string
+	for _, g := range globs {
+		files, err := list(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, files...)
+	}
+	for _, d := range dirs {
+		want := byDir[d]
+		files, err := list(ctx, commonPrefix(want)+"*")
+		if err != nil {
+			return nil, err
+		}
+		have := make(map[string]bool, len(files))
+		for _, f := range files {
+			have[pathKey(f)] = true
+		}
+		for _, n := range want {
+			if have[pathKey(n)] {
+				out = append(out, n)
+			} else {
+				missing = append(missing, n)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if len(missing) > 0 {
+		slog.Warn("the input names shards that do not exist: each becomes an error row", "pattern", pattern,
+			"missing", len(missing), "first", missing[0])
+	}
+	return append(out, missing...), nil
+}
+
+// commonPrefix is the longest prefix all of names share.
+func commonPrefix(names []string) string {
+	p := names[0]
+	for _, n := range names[1:] {
+		i := 0
+		for i < len(p) && i < len(n) && p[i] == n[i] {
+			i++
+		}
+		p = p[:i]
+	}
+	for !utf8.ValidString(p) { // never cut a character in two
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// pathKey compares a listed file with a name: object URIs as they are,
+// local paths cleaned (a listing of "./a/*" gives "a/x").
+func pathKey(p string) string {
+	if strings.Contains(p, "://") {
+		return p
+	}
+	return filepath.Clean(p)
 }
 
 // Shard kinds.
