@@ -173,7 +173,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}
 	results := region.EmbedTasks(s, region.Config{
 		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
-		MaxPixels: cfg.MaxPixels, DecodeMinShort: plan.DecodeMinShort, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
+		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
 	}, work)
 	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil

@@ -311,7 +311,7 @@ func (b *batcher) prepare(e entry) prepared {
 	}
 	// decoded as the label run did (turbo.Decode), so that boxes land on
 	// the same pixels
-	img, w, h, err := turbo.Decode(e.data, b.f.Cfg.DecodeMinShort, b.f.Cfg.MaxPixels)
+	img, w, h, err := turbo.Decode(e.data, b.f.Cfg.Sink.DecodeMinShort, b.f.Cfg.MaxPixels)
 	if err != nil {
 		return prepared{stage: schemas.StageDecode, reason: err.Error()}
 	}

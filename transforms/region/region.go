@@ -12,7 +12,6 @@ package region
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -64,16 +63,7 @@ type Task struct {
 func (t Task) unit() sink.Unit { return sink.Unit{Shard: t.Shard, Name: t.Name} }
 
 // DecodeTask parses one line of a work file of Tasks (sink.WriteWork).
-func DecodeTask(line string) (Task, error) {
-	var t Task
-	if err := json.Unmarshal([]byte(line), &t); err != nil {
-		return t, fmt.Errorf("embed task %q: %w", line, err)
-	}
-	if t.Shard == "" || t.Name == "" {
-		return t, fmt.Errorf("embed task %q: want a shard and a name", line)
-	}
-	return t, nil
-}
+func DecodeTask(line string) (Task, error) { return sink.DecodeWork(line, Task.unit) }
 
 // Config is what the embedding DoFn needs; it travels to workers as JSON.
 type Config struct {
@@ -94,18 +84,16 @@ type Config struct {
 	Float16 bool
 	// MaxPixels refuses larger images before decoding (0: the default).
 	MaxPixels int
-	// DecodeMinShort lets JPEG decoding shrink an image (DCT scaling)
-	// while its shorter side stays at least this, as the label run whose
-	// boxes are recomputed did (sink.Manifest.DecodeMinShort); boxes are
-	// scaled to the decoded image. 0: full size.
-	DecodeMinShort int
 	// Batch is the number of images per Encoder.Embed call (default
 	// DefaultBatch).
 	Batch int
 	// Shards is how many tasks a worker process embeds at once (default
 	// DefaultShardsInFlight); others wait before reading anything.
 	Shards int
-	// Sink says where each task's tables go.
+	// Sink says where each task's tables go. Images are decoded as its
+	// DecodeMinShort says (the label run's, which the new manifest keeps):
+	// JPEGs may shrink (DCT scaling) while their shorter side stays at
+	// least that, and boxes are scaled to the decoded image.
 	Sink sink.Config
 	// Resume skips tasks a previous run into the same output committed.
 	Resume bool

@@ -107,12 +107,18 @@ func (f *readWorkFn) ProcessElement(ctx context.Context, _ []byte, emit func(str
 
 // DecodeUnit parses one line of a work file of Units.
 func DecodeUnit(line string) (Unit, error) {
-	var u Unit
-	if err := json.Unmarshal([]byte(line), &u); err != nil {
-		return u, fmt.Errorf("work unit %q: %w", line, err)
+	return DecodeWork(line, func(u Unit) Unit { return u })
+}
+
+// DecodeWork parses one line of a work file (WriteWork) into a T and
+// checks that the unit it names (unit) has a shard and a name.
+func DecodeWork[T any](line string, unit func(T) Unit) (T, error) {
+	var v T
+	if err := json.Unmarshal([]byte(line), &v); err != nil {
+		return v, fmt.Errorf("work unit %q: %w", line, err)
 	}
-	if u.Shard == "" || u.Name == "" {
-		return u, fmt.Errorf("work unit %q: want a shard and a name", line)
+	if u := unit(v); u.Shard == "" || u.Name == "" {
+		return v, fmt.Errorf("work unit %q: want a shard and a name", line)
 	}
-	return u, nil
+	return v, nil
 }

@@ -17,28 +17,11 @@ var ErrBraces = errors.New("bad braces in input pattern")
 // SplitPatterns splits a comma-separated list of patterns at the commas
 // outside braces: "a/{0..3}.tar,b/{x,y}.tar" is two patterns.
 func SplitPatterns(s string) ([]string, error) {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '{':
-			depth++
-		case '}':
-			if depth == 0 {
-				return nil, fmt.Errorf("%w: %q has a } without its {", ErrBraces, s)
-			}
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
+	out, err := splitTop(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrBraces, s, err)
 	}
-	if depth != 0 {
-		return nil, fmt.Errorf("%w: %q has a { without its }", ErrBraces, s)
-	}
-	return append(out, s[start:]), nil
+	return out, nil
 }
 
 // Braces expands a pattern's braces as WebDataset shard lists write them
@@ -67,7 +50,7 @@ func braces(pattern string, limit int) ([]string, error) {
 	}
 	prefix, body, rest := pattern[:open], pattern[open+1:close], pattern[close+1:]
 	var alts []string
-	if parts := splitTop(body); len(parts) > 1 {
+	if parts, _ := splitTop(body); len(parts) > 1 { // body is balanced: firstGroup found its end
 		for _, p := range parts {
 			e, err := braces(p, limit)
 			if err != nil {
@@ -151,24 +134,31 @@ func firstGroup(s string) (open, close int, err error) {
 	return -1, -1, nil
 }
 
-// splitTop splits a group's body at its top-level commas.
-func splitTop(body string) []string {
+// splitTop splits s at its commas outside braces; its braces must
+// balance.
+func splitTop(s string) ([]string, error) {
 	var out []string
 	depth, start := 0, 0
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
 		case '{':
 			depth++
 		case '}':
+			if depth == 0 {
+				return nil, errors.New("a } without its {")
+			}
 			depth--
 		case ',':
 			if depth == 0 {
-				out = append(out, body[start:i])
+				out = append(out, s[start:i])
 				start = i + 1
 			}
 		}
 	}
-	return append(out, body[start:])
+	if depth != 0 {
+		return nil, errors.New("a { without its }")
+	}
+	return append(out, s[start:]), nil
 }
 
 // numericRange parses "lo..hi" of non-negative integers and the width to
