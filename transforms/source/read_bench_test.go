@@ -9,13 +9,14 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 
+	"github.com/groundbeam/groundbeam/internal/s3test"
 	"github.com/groundbeam/groundbeam/internal/testenv"
 	"github.com/groundbeam/groundbeam/sampleset"
 	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 // BenchmarkRead measures read throughput of a 200-pair tar shard, pairs/s
-// and MB/s, from a local file and from an in-process GCS server.
+// and MB/s, from a local file and from in-process GCS and S3 servers.
 func BenchmarkRead(b *testing.B) {
 	pairs, err := sampleset.Pairs(&sampleset.Options{Pairs: 200, Width: 640, Height: 480, Seed: 1})
 	if err != nil {
@@ -27,9 +28,12 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	testenv.GCS(b, testenv.Object("bench", "shard-00000.tar", shard))
+	_, client := s3test.Server(b)
+	s3test.Put(b, client, "bench", "shard-00000.tar", shard)
 	for _, bc := range []struct{ name, uri string }{
 		{"local", local},
 		{"gcs", "gs://bench/shard-00000.tar"},
+		{"s3", "s3://bench/shard-00000.tar"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(shard)))
