@@ -38,71 +38,71 @@ const LargeVocab = 1000
 type Params struct {
 	// Scoring is ScorePhrases (GLIP; "" means it) or ScoreTokens
 	// (Grounding DINO).
-	Scoring string
+	Scoring string `json:"scoring"`
 
 	// Aggregate is how token probabilities make a phrase score in
 	// ScorePhrases mode: AggregateMean (GLIP; "" means it) or AggregateMax.
-	Aggregate string
+	Aggregate string `json:"aggregate"`
 	// PreThreshold keeps a (query, phrase) candidate only when its phrase
 	// score, before centerness, is strictly above it (GLIP
 	// MODEL.ATSS.INFERENCE_TH, 0.05).
-	PreThreshold float32
+	PreThreshold float32 `json:"pre_threshold"`
 	// PreTopN keeps, per prompt (per FPN level when the output gives
 	// levels), at most this many candidates with the best phrase score ×
 	// centerness (GLIP MODEL.ATSS.PRE_NMS_TOP_N, 1000; 0: no limit).
-	PreTopN int
+	PreTopN int `json:"pre_top_n"`
 
 	// BoxThreshold keeps a query in ScoreTokens mode when its highest token
 	// probability is strictly above it (Grounding DINO's box_threshold,
 	// 0.35).
-	BoxThreshold float32
+	BoxThreshold float32 `json:"box_threshold"`
 	// TextThreshold selects, in ScoreTokens mode, the tokens whose
 	// probability is strictly above it as the query's phrase (Grounding
 	// DINO's text_threshold, 0.25).
-	TextThreshold float32
+	TextThreshold float32 `json:"text_threshold"`
 
 	// NMSIoU is the class-wise NMS threshold: a box is suppressed by a
 	// better one of the same class whose IoU with it is strictly above
 	// NMSIoU (GLIP MODEL.ATSS.NMS_TH, 0.6). NMSIoU <= 0 disables NMS, as in
 	// maskrcnn-benchmark's boxlist_ml_nms.
-	NMSIoU float32
+	NMSIoU float32 `json:"nms_iou"`
 	// TopK keeps at most this many boxes per image after NMS (GLIP
 	// MODEL.ATSS.DETECTIONS_PER_IMG, 100; 0: no limit). Like GLIP, the
 	// boxes tied with the K-th best score are all kept.
-	TopK int
+	TopK int `json:"top_k"`
 	// TopKLargeVocab replaces TopK in vocabulary mode with more than
 	// LargeVocab names (GLIP's LVIS setting, 300; 0: use TopK).
-	TopKLargeVocab int
+	TopKLargeVocab int `json:"top_k_large_vocab"`
 	// ScoreThreshold drops final boxes whose score is not strictly above
 	// it (GLIP's demo compares scores > threshold). GLIP's evaluation has
 	// none; the corpus default is 0.3.
-	ScoreThreshold float32
+	ScoreThreshold float32 `json:"score_threshold"`
 
 	// LegacyPixels follows maskrcnn-benchmark's pixel convention
 	// (TO_REMOVE = 1), as GLIP does: boxes are clipped to [0, W−1] ×
 	// [0, H−1] of the resized image, boxes with x2 − x1 + 1 < 0 or
 	// y2 − y1 + 1 < 0 are removed, and NMS measures widths and heights as
 	// x2 − x1 + 1. Off, boxes are continuous (Grounding DINO).
-	LegacyPixels bool
+	LegacyPixels bool `json:"legacy_pixels"`
 
 	// CaptionPeriod appends "." to a caption whose last non-space
 	// character is not one, as Grounding DINO's preprocess_caption does.
-	CaptionPeriod bool
+	CaptionPeriod bool `json:"caption_period"`
 
 	// VocabSeparator goes between two names of a vocabulary prompt (GLIP's
 	// DATASETS.SEPARATION_TOKENS ". "; Grounding DINO " . ").
-	VocabSeparator string
+	VocabSeparator string `json:"vocab_separator"`
 	// VocabTerminator ends every vocabulary prompt (GLIP "", Grounding
 	// DINO " .").
-	VocabTerminator string
+	VocabTerminator string `json:"vocab_terminator"`
 	// CleanNames rewrites names as GLIP's clean_name does before building
 	// vocabulary prompts: "(…)" removed, "_" made a space, double spaces
 	// made single.
-	CleanNames bool
+	CleanNames bool `json:"clean_names"`
 	// MaxNamesPerPrompt caps the names of one vocabulary prompt (0: as many
 	// as fit the token limit). GLIP's LVIS evaluation used chunks of 40
 	// (TEST.CHUNKED_EVALUATION).
-	MaxNamesPerPrompt int
+	MaxNamesPerPrompt int `json:"max_names_per_prompt"`
 }
 
 // DefaultParams are GLIP's inference settings: mean aggregation,

@@ -280,6 +280,17 @@ def merge(all_cands, P, geo, names, plus_one=None):
 
 # ---------------------------------------------------------------- cases
 
+# The JSON names of glip.Params' fields (its json tags).
+JSON_NAMES = {"Scoring": "scoring", "Aggregate": "aggregate", "PreThreshold": "pre_threshold",
+              "PreTopN": "pre_top_n", "BoxThreshold": "box_threshold", "TextThreshold": "text_threshold",
+              "NMSIoU": "nms_iou", "TopK": "top_k", "TopKLargeVocab": "top_k_large_vocab",
+              "ScoreThreshold": "score_threshold", "LegacyPixels": "legacy_pixels"}
+
+
+def json_params(P):
+    return {JSON_NAMES[k]: v for k, v in P.items()}
+
+
 def glip_params(**kw):
     p = {"Scoring": "phrases", "Aggregate": "mean", "PreThreshold": 0.05, "PreTopN": 1000,
          "BoxThreshold": 0.0, "TextThreshold": 0.0, "NMSIoU": 0.6, "TopK": 100,
@@ -370,7 +381,7 @@ def make_case(name, seed, P, geo, names, prompts_spec):
             other = None
         if other == expected:
             raise Near("the case does not tell maskrcnn-benchmark's +1 IoU from the continuous one")
-    return {"name": name, "seed": seed, "params": P, "geometry": geo, "names": names,
+    return {"name": name, "seed": seed, "params": json_params(P), "geometry": geo, "names": names,
             "prompts": prompts, "expected": expected}
 
 
