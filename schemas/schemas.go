@@ -13,6 +13,9 @@ const (
 	MetaTeacher       = "groundbeam.teacher"
 	MetaCLIP          = "groundbeam.clip"
 	MetaParams        = "groundbeam.params"
+	// MetaSettings is the hash of the run's settings (the manifest's
+	// settings_hash).
+	MetaSettings = "groundbeam.settings"
 )
 
 // LabelRow is one labelled image: the `labels` table.

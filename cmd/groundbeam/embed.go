@@ -44,7 +44,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.ChunkSize, "chunk-size", region.DefaultChunk, "with --coco: images per output file (and per work unit)")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
-	fs.BoolVar(&cfg.Resume, "resume", false, "skip work units a previous run into --output committed")
+	fs.BoolVar(&cfg.Resume, "resume", false, "skip work units a previous run into --output committed (its settings must be this run's)")
 	addSessionFlags(fs, &cfg.OrtLib, &cfg.Session)
 	applyBeam := addBeamFlags(fs)
 	pos, err := parse(fs, args)

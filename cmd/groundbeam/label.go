@@ -48,7 +48,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.BatchesInFlight, "batches-in-flight", ground.DefaultBatchesInFlight, "batches a worker process labels at once (decoding the next while one runs)")
 	fs.Int64Var(&cfg.RowGroup, "row-group", 1024, "most rows per Parquet row group")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
-	fs.BoolVar(&cfg.Resume, "resume", false, "skip input shards a previous run into --output committed")
+	fs.BoolVar(&cfg.Resume, "resume", false, "skip input shards a previous run into --output committed (its settings must be this run's)")
 	preset := fs.String("preset", glip.PresetGLIP, "post-processing preset: glip or grounding-dino (flags below override it)")
 	d := glip.DefaultParams()
 	var (

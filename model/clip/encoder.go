@@ -23,6 +23,10 @@ const (
 	DefaultRegionMaxSide = 1333
 )
 
+// DefaultScales returns ViLD's crop enlargements, 1.0 and 1.5: the
+// default of Options.Scales.
+func DefaultScales() []float64 { return []float64{1.0, 1.5} }
+
 // Options configure an Encoder; nil means defaults.
 type Options struct {
 	// Scales are the crop enlargements whose embeddings are summed
@@ -56,7 +60,7 @@ func (o *Options) withDefaults() (Options, error) {
 		r = *o
 	}
 	if len(r.Scales) == 0 {
-		r.Scales = []float64{1.0, 1.5}
+		r.Scales = DefaultScales()
 	}
 	for _, s := range r.Scales {
 		if !(s > 0) || math.IsInf(s, 0) {

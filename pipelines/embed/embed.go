@@ -128,12 +128,13 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	plan.CLIP = cb.Identity
 	out := strings.TrimRight(cfg.Output, "/")
 	var tasks []region.Task
+	var inID InputID
 	if cfg.Input != "" {
 		in := strings.TrimRight(cfg.Input, "/")
 		if samePlace(in, out) {
 			return nil, plan, fmt.Errorf("output %s is the input: write the new embeddings elsewhere", cfg.Output)
 		}
-		if tasks, err = previousTasks(ctx, in, &plan); err != nil {
+		if tasks, inID, err = previousTasks(ctx, in, &plan); err != nil {
 			return nil, plan, err
 		}
 	} else {
@@ -146,14 +147,17 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		}
 		plan.Shards, plan.Teacher = c.Shards(), c.Identity
 		plan.Images, plan.Boxes = int64(c.Images), int64(c.Boxes)
+		inID = InputID{URI: cfg.COCO, COCO: c.Identity, Images: cfg.Images, Chunk: cfg.ChunkSize}
 	}
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
 	}
-	if !cfg.Resume {
-		if err := sink.ClearMarkers(ctx, out); err != nil {
-			return nil, plan, err
-		}
+	set, err := runSettings(cfg, plan, inID)
+	if err != nil {
+		return nil, plan, err
+	}
+	if err := sink.Prepare(ctx, out, set, cfg.Resume); err != nil {
+		return nil, plan, err
 	}
 	var workFile string
 	if cfg.Input != "" {
@@ -164,7 +168,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	p, s := beam.NewPipelineWithRoot()
 	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
 		Meta:           sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: plan.Params},
-		DecodeMinShort: plan.DecodeMinShort}
+		DecodeMinShort: plan.DecodeMinShort, Settings: set}
 	var work beam.PCollection
 	if cfg.Input != "" {
 		work = beam.ParDo(s, region.DecodeTask, sink.ReadWork(s, workFile))
@@ -182,10 +186,10 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 // previousTasks turns a finished run's manifest into one task per input
 // shard, with the shard's committed labels and errors files and the base
 // name they have, and fills the plan.
-func previousTasks(ctx context.Context, in string, plan *Plan) ([]region.Task, error) {
+func previousTasks(ctx context.Context, in string, plan *Plan) ([]region.Task, InputID, error) {
 	m, err := sink.ReadManifest(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("input %s is no finished run's output (embed reads the files its %s lists): %w", in, sink.ManifestFile, err)
+		return nil, InputID{}, fmt.Errorf("input %s is no finished run's output (embed reads the files its %s lists): %w", in, sink.ManifestFile, err)
 	}
 	plan.Teacher, plan.Params, plan.DecodeMinShort = m.Teacher, m.Params, m.DecodeMinShort
 	plan.Images, plan.Boxes = m.Totals.Labelled, m.Totals.Boxes
@@ -212,7 +216,7 @@ func previousTasks(ctx context.Context, in string, plan *Plan) ([]region.Task, e
 		case sink.TableErrors:
 			t.Errors = p
 		default:
-			return nil, fmt.Errorf("input %s: manifest lists %s of unknown table %q", in, f.Path, f.Table)
+			return nil, InputID{}, fmt.Errorf("input %s: manifest lists %s of unknown table %q", in, f.Path, f.Table)
 		}
 		t.Name = strings.TrimSuffix(path.Base(f.Path), ".parquet")
 	}
@@ -232,7 +236,7 @@ func previousTasks(ctx context.Context, in string, plan *Plan) ([]region.Task, e
 		tasks[i] = *byShard[s]
 	}
 	plan.Shards = order
-	return tasks, nil
+	return tasks, InputID{URI: in, Files: filesID(m)}, nil
 }
 
 // samePlace reports whether two folders are the same: equal URIs, or

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg"
@@ -510,8 +511,9 @@ func TestBuildErrors(t *testing.T) {
 }
 
 // TestEmbedResume reruns a finished COCO run into the same folder: with
-// Resume every unit is found committed and skipped; without, it starts
-// over. Either way the output is the same.
+// Resume every unit is found committed and skipped; with Resume and other
+// crop scales the run is refused; without Resume, it starts over. Either
+// way the output is the same.
 func TestEmbedResume(t *testing.T) {
 	_, clipDir := testenv.Bundles(t, nil)
 	coco := makeCOCO(t, 5, false)
@@ -523,15 +525,24 @@ func TestEmbedResume(t *testing.T) {
 	for _, run := range []struct {
 		name    string
 		resume  bool
+		scales  []float64
 		resumed int
+		wantErr string
 	}{
-		{"first run", false, 0},
-		{"resumed", true, 3},
-		{"started over", false, 0},
+		{name: "first run"},
+		{name: "resumed", resume: true, resumed: 3},
+		{name: "resumed with other scales", resume: true, scales: []float64{1, 2}, wantErr: "clip_scales was [1,1.5], is now [1,2]"},
+		{name: "started over"},
 	} {
 		t.Run(run.name, func(t *testing.T) {
-			cfg.Resume = run.resume
+			cfg.Resume, cfg.Scales = run.resume, run.scales
 			res, err := embed.Run(context.Background(), cfg)
+			if run.wantErr != "" {
+				if !errors.Is(err, sink.ErrSettingsChanged) || !strings.Contains(err.Error(), run.wantErr) {
+					t.Fatalf("err %v, want settings changed: %s", err, run.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -130,8 +130,9 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	if cfg.MaxProposals < 0 {
 		return nil, plan, fmt.Errorf("max proposals %d is negative", cfg.MaxProposals)
 	}
+	var proposalsSum string
 	if cfg.Proposals != "" {
-		if _, err := ground.ReadProposals(ctx, cfg.Proposals, 1); err != nil {
+		if proposalsSum, err = ground.CheckProposals(ctx, cfg.Proposals); err != nil {
 			return nil, plan, err
 		}
 	} else if cfg.NoTeacherBoxes {
@@ -141,21 +142,24 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	if err := sink.CheckWritable(ctx, out); err != nil {
 		return nil, plan, err
 	}
-	if !cfg.Resume {
-		if err := sink.ClearMarkers(ctx, out); err != nil {
-			return nil, plan, err
-		}
+	// model/label decodes JPEGs no smaller than the teacher's input and
+	// crops the boxes from that image; the manifest records it for embed.
+	minShort := tb.Manifest.Image.ShortestEdge
+	set, err := runSettings(cfg, tb.Identity, cb.Identity, params, minShort, proposalsSum)
+	if err != nil {
+		return nil, plan, err
+	}
+	if err := sink.Prepare(ctx, out, set, cfg.Resume); err != nil {
+		return nil, plan, err
 	}
 	work, err := sink.WriteWork(ctx, out, sink.Units(shards))
 	if err != nil {
 		return nil, plan, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	// model/label decodes JPEGs no smaller than the teacher's input and
-	// crops the boxes from that image; the manifest records it for embed.
 	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
 		Meta:           sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()},
-		DecodeMinShort: tb.Manifest.Image.ShortestEdge}
+		DecodeMinShort: minShort, Settings: set}
 	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
 		BatchSize: cfg.BatchSize, Shards: cfg.ShardsInFlight, Batches: cfg.BatchesInFlight, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,

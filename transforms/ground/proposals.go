@@ -3,8 +3,11 @@ package ground
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -26,6 +29,22 @@ type proposalLine struct {
 // a line that is not such an object, or a box without 4 numbers, is an
 // error naming the line.
 func ReadProposals(ctx context.Context, path string, limit int) (map[string][][4]float32, error) {
+	return readProposals(ctx, path, limit, io.Discard)
+}
+
+// CheckProposals reads a proposals file as ReadProposals does, on the
+// launcher, and returns the sha256 (hex) of its bytes, which identifies it
+// in the run's settings.
+func CheckProposals(ctx context.Context, path string) (string, error) {
+	h := sha256.New()
+	if _, err := readProposals(ctx, path, 1, h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readProposals is ReadProposals, copying the bytes it reads to h.
+func readProposals(ctx context.Context, path string, limit int, h io.Writer) (map[string][][4]float32, error) {
 	fs, err := filesystem.New(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("proposals %s: %w", path, err)
@@ -37,7 +56,7 @@ func ReadProposals(ctx context.Context, path string, limit int) (map[string][][4
 	}
 	defer rc.Close()
 	out := map[string][][4]float32{}
-	sc := bufio.NewScanner(rc)
+	sc := bufio.NewScanner(io.TeeReader(rc, h))
 	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())

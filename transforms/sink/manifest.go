@@ -30,6 +30,12 @@ type Manifest struct {
 	Teacher       string `json:"teacher"`
 	CLIP          string `json:"clip"`
 	Params        string `json:"params_hash"`
+	// Settings are the run's settings (the job's own JSON object: models,
+	// post-processing, crops, what was read), the same for every shard
+	// the manifest lists; SettingsHash is their identity, also in every
+	// commit marker and Parquet file.
+	Settings     json.RawMessage `json:"settings,omitempty"`
+	SettingsHash string          `json:"settings_hash,omitempty"`
 	// InputShards are the shards the run read.
 	InputShards []string `json:"input_shards"`
 	// ResumedShards counts shards a --resume run found committed.
@@ -68,9 +74,13 @@ type writeManifestFn struct {
 // ProcessElement runs once, after every file is written.
 func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results func(*ShardResult) bool) error {
 	m := Manifest{SchemaVersion: schemas.Version, Teacher: f.Cfg.Meta.Teacher, CLIP: f.Cfg.Meta.CLIP,
-		Params: f.Cfg.Meta.Params, InputShards: []string{}, DecodeMinShort: f.Cfg.DecodeMinShort, Files: []FileInfo{}}
+		Params: f.Cfg.Meta.Params, Settings: f.Cfg.Settings.JSON, SettingsHash: f.Cfg.Settings.Hash,
+		InputShards: []string{}, DecodeMinShort: f.Cfg.DecodeMinShort, Files: []FileInfo{}}
 	var r ShardResult
 	for results(&r) {
+		if r.Settings != f.Cfg.Settings.Hash {
+			return fmt.Errorf("shard %s was committed with settings %q, the run's are %q", r.Shard, r.Settings, f.Cfg.Settings.Hash)
+		}
 		if r.Pairs != r.Labelled+r.Rejected {
 			return fmt.Errorf("shard %s: %d pairs but %d labelled + %d rejected", r.Shard, r.Pairs, r.Labelled, r.Rejected)
 		}

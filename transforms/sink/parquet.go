@@ -68,7 +68,8 @@ type tableWriter[T any] struct {
 	rows  int64
 }
 
-func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, tmp string, rowGroup int64, meta Meta) (*tableWriter[T], error) {
+func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, tmp string, cfg Config) (*tableWriter[T], error) {
+	meta, rowGroup := cfg.Meta, cfg.RowGroup
 	var w io.WriteCloser
 	var spool *os.File
 	if isLocal(tmp) {
@@ -90,6 +91,7 @@ func newTableWriter[T any](ctx context.Context, fs filesystem.Interface, final, 
 		parquet.KeyValueMetadata(schemas.MetaTeacher, meta.Teacher),
 		parquet.KeyValueMetadata(schemas.MetaCLIP, meta.CLIP),
 		parquet.KeyValueMetadata(schemas.MetaParams, meta.Params),
+		parquet.KeyValueMetadata(schemas.MetaSettings, cfg.Settings.Hash),
 	}
 	if rowGroup > 0 {
 		opts = append(opts, parquet.MaxRowsPerRowGroup(rowGroup))

@@ -200,7 +200,7 @@ func TestTableWriterSpoolsAndRetries(t *testing.T) {
 	f.fail["close"] = []error{&googleapi.Error{Code: 503}, &googleapi.Error{Code: 502}}
 	tw, err := newTableWriter[struct {
 		Key string `parquet:"key"`
-	}](ctx, f, "gs://b/out/labels/s.parquet", "gs://b/out/labels/.tmp-s.parquet.1", 0, Meta{})
+	}](ctx, f, "gs://b/out/labels/s.parquet", "gs://b/out/labels/.tmp-s.parquet.1", Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

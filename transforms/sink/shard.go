@@ -29,6 +29,9 @@ type Config struct {
 	// decoding may shrink an image to (DCT scaling) before its boxes are
 	// cropped and embedded; 0 when images are decoded at full size.
 	DecodeMinShort int
+	// Settings are the run's settings: their hash goes into every commit
+	// marker and Parquet file, the whole object into the manifest.
+	Settings Settings
 }
 
 // ShardResult is one committed input shard: what its commit marker holds.
@@ -41,6 +44,8 @@ type ShardResult struct {
 	Boxes    int64 `json:"boxes"`
 	// Files are the shard's committed files (none when it gave no rows).
 	Files []FileInfo `json:"files"`
+	// Settings is the hash of the settings the shard was written with.
+	Settings string `json:"settings,omitempty"`
 	// Resumed says a rerun found the shard committed and skipped it.
 	Resumed bool `json:"-"`
 }
@@ -69,7 +74,7 @@ func NewShardWriter(ctx context.Context, cfg Config, u Unit) (*ShardWriter, erro
 	var b [6]byte
 	rand.Read(b[:])
 	return &ShardWriter{cfg: cfg, shard: u.Shard, name: u.Name, attempt: hex.EncodeToString(b[:]), fs: fs,
-		res: ShardResult{Shard: u.Shard, Files: []FileInfo{}}}, nil
+		res: ShardResult{Shard: u.Shard, Files: []FileInfo{}, Settings: cfg.Settings.Hash}}, nil
 }
 
 func (w *ShardWriter) paths(table string) (final, tmp string) {
@@ -81,7 +86,7 @@ func (w *ShardWriter) paths(table string) (final, tmp string) {
 func (w *ShardWriter) Label(ctx context.Context, row schemas.LabelRow) error {
 	if w.labels == nil {
 		final, tmp := w.paths(TableLabels)
-		t, err := newTableWriter[schemas.LabelRow](ctx, w.fs, final, tmp, w.cfg.RowGroup, w.cfg.Meta)
+		t, err := newTableWriter[schemas.LabelRow](ctx, w.fs, final, tmp, w.cfg)
 		if err != nil {
 			return err
 		}
@@ -96,7 +101,7 @@ func (w *ShardWriter) Label(ctx context.Context, row schemas.LabelRow) error {
 func (w *ShardWriter) Reject(ctx context.Context, row schemas.ErrorRow) error {
 	if w.errs == nil {
 		final, tmp := w.paths(TableErrors)
-		t, err := newTableWriter[schemas.ErrorRow](ctx, w.fs, final, tmp, w.cfg.RowGroup, w.cfg.Meta)
+		t, err := newTableWriter[schemas.ErrorRow](ctx, w.fs, final, tmp, w.cfg)
 		if err != nil {
 			return err
 		}
@@ -158,8 +163,9 @@ func (w *ShardWriter) Abort(ctx context.Context) {
 	w.fs.Close()
 }
 
-// Committed reports whether a previous run committed the unit's shard: its
-// marker exists and each file it lists is present with the recorded size.
+// Committed reports whether a previous run committed the unit's shard
+// with the same settings: its marker exists, names cfg's settings hash,
+// and each file it lists is present with the recorded size.
 func Committed(ctx context.Context, cfg Config, u Unit) (ShardResult, bool, error) {
 	marker := join(join(cfg.Out, MarkerDir), u.Name+".json")
 	fs, err := filesystem.New(ctx, marker)
@@ -177,7 +183,7 @@ func Committed(ctx context.Context, cfg Config, u Unit) (ShardResult, bool, erro
 		return ShardResult{}, false, nil
 	}
 	var res ShardResult
-	if err := json.Unmarshal(raw, &res); err != nil || res.Shard != u.Shard {
+	if err := json.Unmarshal(raw, &res); err != nil || res.Shard != u.Shard || res.Settings != cfg.Settings.Hash {
 		return ShardResult{}, false, nil
 	}
 	for _, f := range res.Files {
