@@ -28,6 +28,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/sink"
 	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
@@ -62,10 +63,76 @@ func Join(dir, name string) string {
 }
 
 // Files lists the committed Parquet files of one table (LabelsTable or
-// ErrorsTable) under out, sorted by name. Names starting with ".tmp-"
-// (files not yet committed) are skipped. A missing table folder gives no
-// files and no error.
+// ErrorsTable) under out, sorted by name. When out holds a manifest (a
+// finished run), they are the files it lists: files an earlier run into
+// the same folder left behind are not part of the corpus (see Unlisted).
+// Without one (a run not finished), they are the files found under the
+// table's folder, less the ones not yet committed (".tmp-" names). A
+// missing table folder gives no files and no error.
 func Files(ctx context.Context, out, table string) ([]string, error) {
+	m, err := manifest(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return listTable(ctx, out, table)
+	}
+	var files []string
+	for _, f := range m.Files {
+		if f.Table == table {
+			files = append(files, Join(out, f.Path))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// Unlisted returns the committed-looking Parquet files under out's table
+// folder that out's manifest does not list, sorted: an earlier run's,
+// which Files leaves out. Without a manifest there are none.
+func Unlisted(ctx context.Context, out, table string) ([]string, error) {
+	m, err := manifest(ctx, out)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	listed := map[string]bool{}
+	for _, f := range m.Files {
+		listed[cleanName(Join(out, f.Path))] = true
+	}
+	found, err := listTable(ctx, out, table)
+	if err != nil {
+		return nil, err
+	}
+	var extra []string
+	for _, f := range found {
+		if !listed[cleanName(f)] {
+			extra = append(extra, f)
+		}
+	}
+	return extra, nil
+}
+
+// cleanName cleans a local path, so that "./a/b" and "a/b" compare equal;
+// URIs are left as they are.
+func cleanName(n string) string {
+	if strings.Contains(n, "://") {
+		return n
+	}
+	return path.Clean(n)
+}
+
+// manifest reads out's manifest, or returns nil when there is none.
+func manifest(ctx context.Context, out string) (*sink.Manifest, error) {
+	ok, err := HasManifest(ctx, out)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return sink.ReadManifest(ctx, out)
+}
+
+// listTable lists the Parquet files under OUT/table, less ".tmp-" names
+// and sub-folders.
+func listTable(ctx context.Context, out, table string) ([]string, error) {
 	glob := Join(Join(out, table), "*")
 	fs, err := filesystem.New(ctx, glob)
 	if err != nil {

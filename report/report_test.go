@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,32 @@ func TestReadLabelsAndErrors(t *testing.T) {
 	for _, s := range stages {
 		if s == "junk" {
 			t.Error("ReadErrors read the uncommitted .tmp- file")
+		}
+	}
+}
+
+// TestReadFollowsManifest: with a manifest, the files read are those it
+// lists, not others an earlier run left under the table folders.
+func TestReadFollowsManifest(t *testing.T) {
+	c := testout.Build(t, testout.Options{Manifest: true, Stale: true})
+	ctx := context.Background()
+	var keys []string
+	if err := report.ReadLabels(ctx, c.Out, func(r schemas.LabelRow) error {
+		keys = append(keys, r.Key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(c.Labels) || slices.Contains(keys, "junk") {
+		t.Errorf("read %d label rows %v, want the %d listed", len(keys), keys, len(c.Labels))
+	}
+	for _, table := range []string{report.LabelsTable, report.ErrorsTable} {
+		extra, err := report.Unlisted(ctx, c.Out, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(extra) != 1 || filepath.Base(extra[0]) != "shard-00009.parquet" {
+			t.Errorf("%s: unlisted %v, want the stale shard-00009.parquet", table, extra)
 		}
 	}
 }

@@ -64,6 +64,10 @@ type Stats struct {
 	// LabelFiles and ErrorFiles are the committed Parquet files read.
 	LabelFiles int `json:"label_files"`
 	ErrorFiles int `json:"error_files"`
+	// IgnoredFiles are the Parquet files under the label and error
+	// folders that the manifest does not list (an earlier run's into the
+	// same folder): not read.
+	IgnoredFiles []string `json:"ignored_files,omitempty"`
 	// Rows is the number of labelled images (label rows).
 	Rows int64 `json:"rows"`
 	// ImagesWithBoxes counts rows with at least one box.
@@ -123,6 +127,13 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
 		s.Manifest = m
+		for _, t := range []string{report.LabelsTable, report.ErrorsTable} {
+			extra, err := report.Unlisted(ctx, out, t)
+			if err != nil {
+				return nil, fmt.Errorf("stats: %w", err)
+			}
+			s.IgnoredFiles = append(s.IgnoredFiles, extra...)
+		}
 	}
 
 	perImage := make([]int64, len(BoxBins))
@@ -229,6 +240,9 @@ func (s *Stats) Text() string {
 	fmt.Fprintf(&b, "groundbeam stats %s\n\n", s.Out)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "files\t%d labels, %d errors\n", s.LabelFiles, s.ErrorFiles)
+	if n := len(s.IgnoredFiles); n > 0 {
+		fmt.Fprintf(tw, "ignored files\t%d not in the manifest (an earlier run's), e.g. %s\n", n, s.IgnoredFiles[0])
+	}
 	fmt.Fprintf(tw, "labelled images (rows)\t%d\n", s.Rows)
 	fmt.Fprintf(tw, "images with >= 1 box\t%d (%s)\n", s.ImagesWithBoxes, percent(s.ImagesWithBoxes, s.Rows))
 	fmt.Fprintf(tw, "boxes\t%d (%s per image)\n", s.Boxes, ratio(s.Boxes, s.Rows))
@@ -239,6 +253,9 @@ func (s *Stats) Text() string {
 		t := m.Totals
 		fmt.Fprintf(&b, "\nmanifest totals: %d input pairs = %d labelled + %d rejected; %d boxes\n",
 			t.InputPairs, t.Labelled, t.Rejected, t.Boxes)
+		if m.SettingsHash != "" {
+			fmt.Fprintf(&b, "  settings %s (teacher %s, clip %s; %s lists them)\n", m.SettingsHash, m.Teacher, m.CLIP, sink.ManifestFile)
+		}
 		if t.Labelled == s.Rows && t.Rejected == s.Rejected && t.Boxes == s.Boxes {
 			b.WriteString("  matches the files read\n")
 		} else {

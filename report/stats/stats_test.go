@@ -186,15 +186,35 @@ func TestCompute(t *testing.T) {
 	}
 }
 
-func TestManifestMismatchAndEmpty(t *testing.T) {
-	c := testout.Build(t, testout.Options{Manifest: true})
-	// A label file the manifest does not know about.
-	extra := []schemas.LabelRow{{Key: "x", Width: 4, Height: 4}}
-	if err := parquet.WriteFile(filepath.Join(c.Out, "labels", "zz.parquet"), extra); err != nil {
-		t.Fatal(err)
-	}
+// TestManifestFilesAndMismatch: files an earlier run left in the folder
+// are named and not read; a listed file that holds other rows than the
+// manifest counts is flagged; an empty folder is no output.
+func TestManifestFilesAndMismatch(t *testing.T) {
+	c := testout.Build(t, testout.Options{Manifest: true, Stale: true})
 	s, err := stats.Compute(context.Background(), c.Out)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rows != int64(len(c.Labels)) || s.Rejected != int64(len(c.Errors)) || s.LabelFiles != 2 || s.ErrorFiles != 2 {
+		t.Errorf("read %d rows, %d rejected from %d+%d files; want %d, %d from 2+2 (the stale files skipped)",
+			s.Rows, s.Rejected, s.LabelFiles, s.ErrorFiles, len(c.Labels), len(c.Errors))
+	}
+	if len(s.IgnoredFiles) != 2 || !strings.Contains(s.Text(), "ignored files           2 not in the manifest") ||
+		!strings.Contains(s.Text(), "matches the files read") {
+		t.Errorf("ignored %v:\n%s", s.IgnoredFiles, s.Text())
+	}
+
+	// A listed file rewritten with one row more than the manifest counts.
+	first := filepath.Join(c.Out, "labels", "shard-00000.parquet")
+	rows, err := parquet.ReadFile[schemas.LabelRow](first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = append(rows, schemas.LabelRow{Key: "x", Width: 4, Height: 4})
+	if err := parquet.WriteFile(first, rows); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = stats.Compute(context.Background(), c.Out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(s.Text(), "MISMATCH") {

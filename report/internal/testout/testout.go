@@ -30,8 +30,12 @@ type Options struct {
 	// Vocabulary writes class-name boxes (label_id ≥ 0) instead of
 	// caption phrases.
 	Vocabulary bool
-	// Manifest writes OUT/_manifest.json.
+	// Manifest writes OUT/_manifest.json, listing the files written.
 	Manifest bool
+	// Stale, with Manifest, also writes a labels and an errors file that
+	// the manifest does not list, as an earlier run into the folder
+	// leaves them: readers must skip them.
+	Stale bool
 	// Missing points the last row's source at a member that is not in
 	// its shard.
 	Missing bool
@@ -65,6 +69,7 @@ func Build(t testing.TB, opts Options) *Corpus {
 	}
 	c := &Corpus{Out: filepath.Join(dir, "out"), Pairs: pairs}
 	half := len(pairs) / 2
+	var files []sink.FileInfo
 	groups := [][]sampleset.Pair{pairs[:half], pairs[half:]}
 	for s, group := range groups {
 		shard := filepath.Join(dir, "shards", sampleset.ShardName(s))
@@ -86,6 +91,7 @@ func Build(t testing.TB, opts Options) *Corpus {
 		name := strings.TrimSuffix(sampleset.ShardName(s), ".tar") + ".parquet"
 		write(t, filepath.Join(c.Out, "labels", name), rows)
 		c.Labels = append(c.Labels, rows...)
+		files = append(files, sink.FileInfo{Table: sink.TableLabels, Path: "labels/" + name, Shard: shard, Rows: int64(len(rows))})
 
 		errs := []schemas.ErrorRow{
 			{Key: fmt.Sprintf("bad%d", s), Source: shard + "#bad.jpg", Shard: shard, Stage: schemas.StageDecode, Reason: "image: unknown format", SchemaVersion: 1},
@@ -96,6 +102,7 @@ func Build(t testing.TB, opts Options) *Corpus {
 		}
 		write(t, filepath.Join(c.Out, "errors", name), errs)
 		c.Errors = append(c.Errors, errs...)
+		files = append(files, sink.FileInfo{Table: sink.TableErrors, Path: "errors/" + name, Shard: shard, Rows: int64(len(errs))})
 	}
 	// An uncommitted attempt: must never be read.
 	junk := []schemas.LabelRow{{Key: "junk", Source: "nowhere", Width: 1, Height: 1,
@@ -103,7 +110,11 @@ func Build(t testing.TB, opts Options) *Corpus {
 	write(t, filepath.Join(c.Out, "labels", ".tmp-shard-00002.parquet.attempt1"), junk)
 	write(t, filepath.Join(c.Out, "errors", ".tmp-shard-00002.parquet.attempt1"), []schemas.ErrorRow{{Stage: "junk"}})
 	if opts.Manifest {
-		m := sink.Manifest{SchemaVersion: 1, Files: []sink.FileInfo{}}
+		if opts.Stale {
+			write(t, filepath.Join(c.Out, "labels", "shard-00009.parquet"), junk)
+			write(t, filepath.Join(c.Out, "errors", "shard-00009.parquet"), []schemas.ErrorRow{{Stage: "junk"}})
+		}
+		m := sink.Manifest{SchemaVersion: 1, Files: files}
 		m.Totals.Labelled = int64(len(c.Labels))
 		m.Totals.Rejected = int64(len(c.Errors))
 		m.Totals.InputPairs = m.Totals.Labelled + m.Totals.Rejected
