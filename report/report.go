@@ -182,6 +182,19 @@ func ReadLabels(ctx context.Context, out string, fn func(schemas.LabelRow) error
 	return readTable(ctx, out, LabelsTable, fn)
 }
 
+// ReadLabelsFile calls fn for every row of one labels file (a name Files
+// gives), in row order, as ReadLabels does.
+func ReadLabelsFile(ctx context.Context, file string, fn func(schemas.LabelRow) error) error {
+	if err := readFile(ctx, file, fn); err != nil {
+		var cb callbackError
+		if errors.As(err, &cb) {
+			return cb.err
+		}
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	return nil
+}
+
 // ReadErrors calls fn for every row of every committed file under
 // OUT/errors, in the same order and with the same memory bound as
 // ReadLabels. An error from fn stops the read and is returned unchanged.
@@ -323,12 +336,38 @@ func OpenImage(ctx context.Context, source string) ([]byte, error) {
 func OpenImages(ctx context.Context, sources []string) ([][]byte, []error) {
 	data := make([][]byte, len(sources))
 	errs := make([]error, len(sources))
+	err := EachImage(ctx, sources, func(i int, b []byte, err error) error {
+		data[i], errs[i] = b, err
+		return nil
+	})
+	if err != nil { // only the context's: fn never fails
+		for i := range errs {
+			if data[i] == nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return data, errs
+}
+
+// EachImage reads the images sources point at, as OpenImages does (each
+// tar shard in one streaming scan), and calls fn once per source, with its
+// index in sources and either its bytes or its error, as soon as they are
+// known: tar members in shard order, so that only one image is held at a
+// time. An error from fn, or the context's, stops it and is returned.
+func EachImage(ctx context.Context, sources []string, fn func(i int, data []byte, err error) error) error {
 	byShard := map[string]map[string][]int{} // shard -> member -> indices
 	var shards []string
 	for i, s := range sources {
 		shard, member := SplitSource(s)
 		if member == "" {
-			data[i], errs[i] = readObject(ctx, s)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, err := readObject(ctx, s)
+			if err := fn(i, b, err); err != nil {
+				return err
+			}
 			continue
 		}
 		if byShard[shard] == nil {
@@ -339,50 +378,71 @@ func OpenImages(ctx context.Context, sources []string) ([][]byte, []error) {
 	}
 	for _, shard := range shards {
 		members := byShard[shard]
-		found, memberErrs, err := scanTar(ctx, shard, members)
+		done := map[string]bool{}
+		err := scanTar(ctx, shard, members, func(member string, b []byte, merr error) error {
+			done[member] = true
+			for _, i := range members[member] {
+				var err error
+				if merr != nil {
+					b, err = nil, fmt.Errorf("open %s: %w", sources[i], merr)
+				}
+				if err := fn(i, b, err); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var cbErr callbackError
+		switch {
+		case errors.As(err, &cbErr):
+			return cbErr.err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
 		for member, idx := range members {
-			b, ok := found[member]
-			merr := memberErrs[member]
+			if done[member] {
+				continue
+			}
 			for _, i := range idx {
+				var b []byte
+				var oerr error
 				switch {
-				case ok:
-					data[i] = b
-				case merr != nil:
-					errs[i] = fmt.Errorf("open %s: %w", sources[i], merr)
 				case errors.Is(err, errOpenShard):
 					// Not a shard after all: maybe an object whose name has '#'.
-					if d, oerr := readObject(ctx, sources[i]); oerr == nil {
-						data[i] = d
-					} else {
-						errs[i] = fmt.Errorf("open %s: %w", sources[i], err)
+					if b, oerr = readObject(ctx, sources[i]); oerr != nil {
+						b, oerr = nil, fmt.Errorf("open %s: %w", sources[i], err)
 					}
 				case err != nil:
-					errs[i] = fmt.Errorf("open %s: %w", sources[i], err)
+					oerr = fmt.Errorf("open %s: %w", sources[i], err)
 				default:
-					errs[i] = fmt.Errorf("open %s: no such member in the shard", sources[i])
+					oerr = fmt.Errorf("open %s: no such member in the shard", sources[i])
+				}
+				if err := fn(i, b, oerr); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	return data, errs
+	return nil
 }
 
 // errOpenShard is wrapped when the shard itself cannot be opened.
 var errOpenShard = errors.New("cannot open shard")
 
-// scanTar streams shard and returns the wanted members' bytes, or for a
-// member that cannot be used, its own error. It stops early once every
-// wanted member has been dealt with. err is for the shard as a whole.
-func scanTar(ctx context.Context, shard string, wanted map[string][]int) (found map[string][]byte, memberErrs map[string]error, err error) {
-	found, memberErrs = map[string][]byte{}, map[string]error{}
+// scanTar streams shard and calls visit for each wanted member, once, with
+// its bytes or, for a member that cannot be used, its own error. It stops
+// early once every wanted member has been visited. An error from visit
+// comes back wrapped in callbackError; other errors are for the shard as a
+// whole.
+func scanTar(ctx context.Context, shard string, wanted map[string][]int, visit func(member string, b []byte, err error) error) error {
 	fs, err := filesystem.New(ctx, shard)
 	if err != nil {
-		return found, memberErrs, fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
+		return fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
 	}
 	defer fs.Close()
 	rc, err := fs.OpenRead(ctx, shard)
 	if err != nil {
-		return found, memberErrs, fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
+		return fmt.Errorf("%w %s: %w", errOpenShard, shard, err)
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 1<<16)
@@ -390,42 +450,53 @@ func scanTar(ctx context.Context, shard string, wanted map[string][]int) (found 
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return found, memberErrs, fmt.Errorf("read shard %s: %w", shard, err)
+			return fmt.Errorf("read shard %s: %w", shard, err)
 		}
 		defer zr.Close()
 		r = zr
 	}
 	tr := tar.NewReader(r)
-	for len(found)+len(memberErrs) < len(wanted) {
+	visited := map[string]bool{}
+	call := func(name string, b []byte, err error) error {
+		visited[name] = true
+		if err := visit(name, b, err); err != nil {
+			return callbackError{err}
+		}
+		return nil
+	}
+	for len(visited) < len(wanted) {
 		if err := ctx.Err(); err != nil {
-			return found, memberErrs, err
+			return err
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return found, memberErrs, nil
+			return nil
 		}
 		if err != nil {
-			return found, memberErrs, fmt.Errorf("read shard %s: %w", shard, err)
+			return fmt.Errorf("read shard %s: %w", shard, err)
 		}
 		name := hdr.Name
-		if _, ok := wanted[name]; !ok || found[name] != nil || memberErrs[name] != nil {
+		if _, ok := wanted[name]; !ok || visited[name] {
 			continue
 		}
-		if hdr.Typeflag != tar.TypeReg {
-			memberErrs[name] = fmt.Errorf("member %s of %s is not a regular file", name, shard)
-			continue
+		var cerr error
+		switch {
+		case hdr.Typeflag != tar.TypeReg:
+			cerr = call(name, nil, fmt.Errorf("member %s of %s is not a regular file", name, shard))
+		case hdr.Size > MaxImageBytes:
+			cerr = call(name, nil, fmt.Errorf("member %s of %s is %d bytes, over the %d byte limit", name, shard, hdr.Size, MaxImageBytes))
+		default:
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				return fmt.Errorf("read member %s of %s: %w", name, shard, err)
+			}
+			cerr = call(name, b, nil)
 		}
-		if hdr.Size > MaxImageBytes {
-			memberErrs[name] = fmt.Errorf("member %s of %s is %d bytes, over the %d byte limit", name, shard, hdr.Size, MaxImageBytes)
-			continue
+		if cerr != nil {
+			return cerr
 		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			return found, memberErrs, fmt.Errorf("read member %s of %s: %w", name, shard, err)
-		}
-		found[name] = b
 	}
-	return found, memberErrs, nil
+	return nil
 }
 
 // readObject reads a whole object of at most MaxImageBytes.

@@ -49,7 +49,7 @@ func commands() []command {
 		{"samples", "write a small generated corpus of image-text tar shards", runSamples},
 		{"inspect", "draw boxes and phrases on sample images: a contact-sheet PNG and an HTML page", runInspect},
 		{"stats", "rows, box and score histograms, top phrases, rejections by reason", runStats},
-		{"export", "export the corpus (`export coco OUT --out instances.json`)", runExport},
+		{"export", "export the corpus (`export coco OUT --out instances.json`, `export odvg OUT --out DIR`)", runExport},
 		{"bench-session", "time one graph of a bundle on synthetic batches with an ONNX Runtime provider (bench/gpu)", runBenchSession},
 	}
 }

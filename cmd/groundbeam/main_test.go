@@ -147,6 +147,8 @@ func TestReportCommands(t *testing.T) {
 		{"stats", []string{"stats", out, "--chart", filepath.Join(dir, "chart.png")}, "6", filepath.Join(dir, "chart.png")},
 		{"inspect", []string{"inspect", out, "--n", "4", "--out", sheet}, "contact sheet: " + sheet, filepath.Join(dir, "sheet.html")},
 		{"export coco", []string{"export", "coco", out, "--out", instances}, "6 images", instances},
+		{"export odvg", []string{"export", "odvg", out, "--out", filepath.Join(dir, "odvg"), "--images"}, "6 images",
+			filepath.Join(dir, "odvg", "shard-00000.jsonl")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +253,25 @@ func TestVocabularyMode(t *testing.T) {
 			}
 			if boxes == 0 {
 				t.Error("no boxes")
+			}
+			if tt.name != "lvis-size vocabulary" {
+				return
+			}
+			// The ODVG export finds the mode in the run's settings and
+			// takes the vocabulary it was labelled with, not another.
+			stdout.Reset()
+			if code := run([]string{"export", "odvg", out, "--out", filepath.Join(t.TempDir(), "odvg"), "--vocab", vocab}, &stdout, &stderr); code != 0 {
+				t.Fatalf("export odvg: exit %d: %s", code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "(detection)") || !strings.Contains(stdout.String(), "label_map.json: 1203 classes") {
+				t.Errorf("export odvg: %s", stdout.String())
+			}
+			stderr.Reset()
+			other := filepath.Join(t.TempDir(), "other.txt")
+			os.WriteFile(other, []byte("cat\ndog\n"), 0o644)
+			if code := run([]string{"export", "odvg", out, "--out", filepath.Join(t.TempDir(), "odvg"), "--vocab", other}, &stdout, &stderr); code != 1 ||
+				!strings.Contains(stderr.String(), "was labelled with 1203") {
+				t.Errorf("export odvg with another vocabulary: exit %d: %s", code, stderr.String())
 			}
 		})
 	}

@@ -80,8 +80,11 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "odvg" {
+		return runExportODVG(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "coco" {
-		return fmt.Errorf("%w: want `export coco OUT --out instances.json`", errUsage)
+		return fmt.Errorf("%w: want `export coco OUT --out instances.json` or `export odvg OUT --out DIR`", errUsage)
 	}
 	fs := newFlags("export coco", "OUT --out instances.json [flags]", "  groundbeam export coco demo-out/out --out instances.json", stderr)
 	applyS3 := addS3Flags(fs)

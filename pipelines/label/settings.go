@@ -44,6 +44,12 @@ type VocabularyID struct {
 	SHA256 string `json:"sha256"`
 }
 
+// NewVocabularyID identifies a vocabulary.
+func NewVocabularyID(names []string) VocabularyID {
+	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
+	return VocabularyID{Names: len(names), SHA256: hex.EncodeToString(sum[:])}
+}
+
 // FileID identifies a file read by the run: where, and its sha256.
 type FileID struct {
 	URI    string `json:"uri"`
@@ -65,8 +71,8 @@ func runSettings(cfg Config, teacher, clipID string, params glip.Params, decodeM
 		s.MaxPixels = imageproc.DefaultMaxPixels
 	}
 	if len(cfg.Vocab) > 0 {
-		sum := sha256.Sum256([]byte(strings.Join(cfg.Vocab, "\n")))
-		s.Vocabulary = &VocabularyID{Names: len(cfg.Vocab), SHA256: hex.EncodeToString(sum[:])}
+		id := NewVocabularyID(cfg.Vocab)
+		s.Vocabulary = &id
 	}
 	if cfg.Proposals != "" {
 		s.Proposals = &FileID{URI: cfg.Proposals, SHA256: proposalsSum}

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strings"
 
@@ -90,10 +89,6 @@ type Summary struct {
 // two reads of it.
 var ErrChanged = errors.New("coco: output changed while exporting")
 
-// precision is how many box units make a pixel: boxes are written in
-// hundredths of a pixel.
-const precision = 100
-
 type image struct {
 	ID       int64  `json:"id"`
 	FileName string `json:"file_name"`
@@ -151,14 +146,14 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	err := report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows++
 		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
-		if !sized(r) {
+		if !report.Sized(r) {
 			sum.SkippedImages++
 			return nil
 		}
 		sum.Images++
 		jw.elem(sum.Images == 1, image{ID: int64(sum.Images), FileName: r.Source, Width: r.Width, Height: r.Height, Key: r.Key, Caption: r.Caption})
 		for _, b := range r.Boxes {
-			if _, ok := clip(b, r); !ok {
+			if _, ok := report.ClipBox(b, r); !ok {
 				continue
 			}
 			anyBox = true
@@ -209,12 +204,12 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	err = report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows2++
 		r.Boxes = report.TeacherBoxes(r.Boxes)
-		if !sized(r) {
+		if !report.Sized(r) {
 			return nil
 		}
 		imageID++
 		for _, b := range r.Boxes {
-			box, ok := clip(b, r)
+			box, ok := report.ClipBox(b, r)
 			var cat int64
 			switch {
 			case !ok:
@@ -229,7 +224,7 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 			}
 			sum.Annotations++
 			a := annotation{ID: int64(sum.Annotations), ImageID: int64(imageID), CategoryID: cat,
-				BBox: box.xywh(), Area: box.area(), Score: b.Score}
+				BBox: box.XYWH(), Area: box.Area(), Score: b.Score}
 			if !sum.Vocabulary && b.CharStart >= 0 && b.CharEnd > b.CharStart {
 				a.TokensPositive = [][2]int32{{b.CharStart, b.CharEnd}}
 			}
@@ -251,56 +246,6 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 		return sum, fmt.Errorf("coco: write: %w", jw.err)
 	}
 	return sum, nil
-}
-
-// sized reports whether a row has an image size to clip boxes to.
-func sized(r schemas.LabelRow) bool { return r.Width > 0 && r.Height > 0 }
-
-// pixelBox is a box in hundredths of a pixel, clipped to its image.
-type pixelBox struct{ x1, y1, x2, y2 int64 }
-
-func (b pixelBox) xywh() [4]float64 {
-	return [4]float64{units(b.x1), units(b.y1), units(b.x2 - b.x1), units(b.y2 - b.y1)}
-}
-
-func (b pixelBox) area() float64 { return units(b.x2-b.x1) * units(b.y2-b.y1) }
-
-// units converts hundredths of a pixel to pixels; the division rounds
-// correctly, so the result is the float64 that the printed decimal parses
-// back to.
-func units(v int64) float64 { return float64(v) / precision }
-
-// clip turns a box into hundredths of a pixel inside the row's image.
-// ok is false when nothing usable is left. Corners are taken in either
-// order. The width and height are trimmed, if need be, so that x + w and
-// y + h computed in float64 never exceed the image's size.
-func clip(b schemas.Box, r schemas.LabelRow) (pixelBox, bool) {
-	if len(b.XYXY) != 4 || math.IsNaN(float64(b.Score)) || math.IsInf(float64(b.Score), 0) {
-		return pixelBox{}, false
-	}
-	var v [4]float64
-	for i, f := range b.XYXY {
-		v[i] = float64(f)
-		if math.IsNaN(v[i]) || math.IsInf(v[i], 0) {
-			return pixelBox{}, false
-		}
-	}
-	w, h := int64(r.Width), int64(r.Height)
-	q := func(f float64, limit int64) int64 {
-		return min(max(int64(math.Round(f*precision)), 0), limit*precision)
-	}
-	x1, x2 := q(math.Min(v[0], v[2]), w), q(math.Max(v[0], v[2]), w)
-	y1, y2 := q(math.Min(v[1], v[3]), h), q(math.Max(v[1], v[3]), h)
-	for x2 > x1 && units(x1)+units(x2-x1) > float64(w) {
-		x2--
-	}
-	for y2 > y1 && units(y1)+units(y2-y1) > float64(h) {
-		y2--
-	}
-	if x2 <= x1 || y2 <= y1 {
-		return pixelBox{}, false
-	}
-	return pixelBox{x1, y1, x2, y2}, true
 }
 
 // jsonWriter writes JSON pieces and keeps the first error.

@@ -1,0 +1,423 @@
+// Package odvg exports a groundbeam output folder as ODVG JSON lines, the
+// object-detection / visual-grounding format that Grounding DINO and
+// MM-Grounding-DINO train on (mmdetection's ODVGDataset): one JSON object
+// per labelled image, with
+//
+//   - for grounding: the caption and one region per grounded phrase, its
+//     boxes and the phrase's character span ("tokens_positive");
+//   - for detection: one instance per box with its label id, and a
+//     label_map.json of the class names by id.
+//
+// Boxes are [x1, y1, x2, y2] in pixels of the original image, clipped to
+// it. One .jsonl file is written per labels file, named after it, so a
+// corpus of many shards exports shard by shard and the files can be
+// concatenated or listed. Each line's "filename" is a path relative to the
+// export's images/ folder, where Options.Images puts the image itself.
+package odvg
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/groundbeam/groundbeam/report"
+	"github.com/groundbeam/groundbeam/schemas"
+)
+
+// Mode says whether the lines are grounding or detection annotations.
+type Mode int
+
+// Modes.
+const (
+	// Grounding writes the caption and its grounded phrases: for runs
+	// that grounded caption phrases.
+	Grounding Mode = iota + 1
+	// Detection writes class instances and a label map: for vocabulary
+	// runs (and COCO annotations recomputed by embed --coco).
+	Detection
+)
+
+// String names the mode: "grounding" or "detection".
+func (m Mode) String() string {
+	switch m {
+	case Grounding:
+		return "grounding"
+	case Detection:
+		return "detection"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode parses the names String gives.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{Grounding, Detection} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("odvg: unknown mode %q (want grounding or detection)", s)
+}
+
+// LabelMapFile is the name of the label map Detection mode writes beside
+// the lines: {"0": "name", ...}, mmdetection's label_map_file.
+const LabelMapFile = "label_map.json"
+
+// ImagesDir is the folder, inside the export, that Options.Images fills
+// and that every line's filename is relative to.
+const ImagesDir = "images"
+
+// Options controls Export.
+type Options struct {
+	// Mode is Grounding or Detection (required).
+	Mode Mode
+	// Names are the class names by label id (the vocabulary file the run
+	// was given), written as the label map in Detection mode. Without
+	// them the label map holds the names the boxes carry, which leaves
+	// out classes that were never found.
+	Names []string
+	// MinScore leaves out boxes whose score is below it.
+	MinScore float32
+	// Images also writes each image into the export's images/ folder
+	// under its line's filename; an image that cannot be read leaves its
+	// line out (Summary.Unreadable).
+	Images bool
+}
+
+// Summary counts what Export wrote and what it left out.
+type Summary struct {
+	// Files are the .jsonl files written, one per labels file.
+	Files []string
+	// Lines is the number of images written, Boxes the boxes on them.
+	Lines, Boxes int
+	// Unsized counts rows without a positive width and height;
+	// Unreadable rows whose image could not be read (with
+	// Options.Images), and FirstUnreadable says why for the first.
+	Unsized, Unreadable int
+	FirstUnreadable     string
+	// SkippedBoxes counts boxes left out: malformed or outside the
+	// image, below MinScore, without a phrase span inside the caption
+	// (Grounding) or without a label id in range (Detection).
+	SkippedBoxes int
+	// LabelMap is the number of classes in label_map.json (Detection).
+	LabelMap int
+}
+
+// line is one image's JSON line.
+type line struct {
+	Filename  string     `json:"filename"`
+	Height    int32      `json:"height"`
+	Width     int32      `json:"width"`
+	Key       string     `json:"key"`
+	Source    string     `json:"source"`
+	Grounding *grounding `json:"grounding,omitempty"`
+	Detection *detection `json:"detection,omitempty"`
+}
+
+type grounding struct {
+	Caption string   `json:"caption"`
+	Regions []region `json:"regions"`
+}
+
+// region is one phrase's boxes: mmdetection takes a list of boxes where
+// it expects one.
+type region struct {
+	BBox           [][4]float64 `json:"bbox"`
+	Phrase         string       `json:"phrase"`
+	TokensPositive [][2]int32   `json:"tokens_positive"`
+	Scores         []float32    `json:"scores"`
+}
+
+type detection struct {
+	Instances []instance `json:"instances"`
+}
+
+type instance struct {
+	BBox     [4]float64 `json:"bbox"`
+	Label    int32      `json:"label"`
+	Category string     `json:"category"`
+	Score    float32    `json:"score"`
+}
+
+// Export writes the labels under out (the files its manifest lists, local,
+// gs:// or s3://) into the local folder dir as ODVG: dir/<labels file
+// name>.jsonl per labels file, lines in row order, and in Detection mode
+// dir/label_map.json. Each file is written under a temporary name and
+// renamed when complete. The same folder always gives the same bytes.
+func Export(ctx context.Context, out, dir string, opts Options) (Summary, error) {
+	var sum Summary
+	if opts.Mode != Grounding && opts.Mode != Detection {
+		return sum, fmt.Errorf("odvg: unknown mode %d", int(opts.Mode))
+	}
+	files, err := report.Files(ctx, out, report.LabelsTable)
+	if err != nil {
+		return sum, fmt.Errorf("odvg: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sum, fmt.Errorf("odvg: %w", err)
+	}
+	seen := map[int32]string{} // label id -> the first name a box gave it
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		name := strings.TrimSuffix(path.Base(f), ".parquet")
+		lines, err := exportFile(ctx, f, name, dir, opts, seen, &sum)
+		if err != nil {
+			return sum, fmt.Errorf("odvg: %w", err)
+		}
+		dst := filepath.Join(dir, name+".jsonl")
+		if err := writeLines(dst, lines); err != nil {
+			return sum, fmt.Errorf("odvg: %w", err)
+		}
+		sum.Files = append(sum.Files, dst)
+	}
+	if opts.Mode == Detection {
+		labels := map[int32]string{}
+		for id, n := range opts.Names {
+			labels[int32(id)] = n
+		}
+		if opts.Names == nil {
+			labels = seen
+		}
+		raw, err := labelMap(labels)
+		if err != nil {
+			return sum, fmt.Errorf("odvg: %w", err)
+		}
+		if err := writeFile(filepath.Join(dir, LabelMapFile), raw); err != nil {
+			return sum, fmt.Errorf("odvg: %w", err)
+		}
+		sum.LabelMap = len(labels)
+	}
+	return sum, nil
+}
+
+// labelMap writes {"id": "name", ...} with the ids in numeric order.
+func labelMap(labels map[int32]string) ([]byte, error) {
+	ids := make([]int32, 0, len(labels))
+	for id := range labels {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var b strings.Builder
+	b.WriteString("{")
+	for i, id := range ids {
+		name, err := json.Marshal(labels[id])
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n  \"%d\": %s", id, name)
+	}
+	b.WriteString("\n}\n")
+	return []byte(b.String()), nil
+}
+
+// exportFile turns one labels file's rows into lines, writing their images
+// first when asked.
+func exportFile(ctx context.Context, file, name, dir string, opts Options, seen map[int32]string, sum *Summary) ([]line, error) {
+	var lines []line
+	used := map[string]bool{}
+	err := report.ReadLabelsFile(ctx, file, func(r schemas.LabelRow) error {
+		if !report.Sized(r) {
+			sum.Unsized++
+			return nil
+		}
+		l := line{Filename: name + "/" + fileName(r, used), Height: r.Height, Width: r.Width, Key: r.Key, Source: r.Source}
+		boxes := report.TeacherBoxes(r.Boxes) // proposals are not labels
+		if opts.Mode == Grounding {
+			l.Grounding = groundingOf(r, boxes, opts, sum)
+		} else {
+			l.Detection = detectionOf(r, boxes, opts, seen, sum)
+		}
+		lines = append(lines, l)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opts.Images {
+		if lines, err = writeImages(ctx, dir, lines, sum); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range lines {
+		sum.Lines++
+		if l.Grounding != nil {
+			for _, g := range l.Grounding.Regions {
+				sum.Boxes += len(g.BBox)
+			}
+		} else {
+			sum.Boxes += len(l.Detection.Instances)
+		}
+	}
+	return lines, nil
+}
+
+// groundingOf groups a row's boxes by phrase span, in the order of each
+// span's best box.
+func groundingOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, sum *Summary) *grounding {
+	g := &grounding{Caption: r.Caption, Regions: []region{}}
+	runes := int32(utf8.RuneCountInString(r.Caption))
+	bySpan := map[[2]int32]int{}
+	for _, b := range boxes {
+		box, ok := report.ClipBox(b, r)
+		if !ok || b.Score < opts.MinScore || b.CharStart < 0 || b.CharEnd <= b.CharStart || b.CharEnd > runes {
+			sum.SkippedBoxes++
+			continue
+		}
+		span := [2]int32{b.CharStart, b.CharEnd}
+		i, ok := bySpan[span]
+		if !ok {
+			i = len(g.Regions)
+			bySpan[span] = i
+			g.Regions = append(g.Regions, region{Phrase: b.Phrase, TokensPositive: [][2]int32{span}})
+		}
+		g.Regions[i].BBox = append(g.Regions[i].BBox, box.XYXY())
+		g.Regions[i].Scores = append(g.Regions[i].Scores, b.Score)
+	}
+	return g
+}
+
+// detectionOf makes one instance per box with a label id.
+func detectionOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, seen map[int32]string, sum *Summary) *detection {
+	d := &detection{Instances: []instance{}}
+	for _, b := range boxes {
+		box, ok := report.ClipBox(b, r)
+		inRange := b.LabelID >= 0 && (opts.Names == nil || int(b.LabelID) < len(opts.Names))
+		if !ok || b.Score < opts.MinScore || !inRange {
+			sum.SkippedBoxes++
+			continue
+		}
+		category := strings.TrimSpace(b.Phrase)
+		if opts.Names != nil {
+			category = opts.Names[b.LabelID]
+		}
+		if _, ok := seen[b.LabelID]; !ok {
+			seen[b.LabelID] = category
+		}
+		d.Instances = append(d.Instances, instance{BBox: box.XYXY(), Label: b.LabelID, Category: category, Score: b.Score})
+	}
+	return d
+}
+
+// fileName is a row's image file name: its key made safe for a file name
+// (and unique within the labels file), with the extension of its source.
+func fileName(r schemas.LabelRow, used map[string]bool) string {
+	key := strings.Map(func(c rune) rune {
+		if c == '/' || c == '\\' || c < ' ' {
+			return '_'
+		}
+		return c
+	}, r.Key)
+	key = strings.TrimLeft(key, ".")
+	if key == "" {
+		key = "_"
+	}
+	_, member := report.SplitSource(r.Source)
+	if member == "" {
+		member = r.Source
+	}
+	ext := strings.ToLower(path.Ext(member))
+	if ext == "" || len(ext) > 5 {
+		ext = ".jpg"
+	}
+	n := key + ext
+	for i := 2; used[n]; i++ {
+		n = fmt.Sprintf("%s~%d%s", key, i, ext)
+	}
+	used[n] = true
+	return n
+}
+
+// writeImages writes each line's image under dir/images and returns the
+// lines whose image was written.
+func writeImages(ctx context.Context, dir string, lines []line, sum *Summary) ([]line, error) {
+	sources := make([]string, len(lines))
+	for i, l := range lines {
+		sources[i] = l.Source
+	}
+	ok := make([]bool, len(lines))
+	err := report.EachImage(ctx, sources, func(i int, data []byte, err error) error {
+		if err != nil {
+			sum.Unreadable++
+			if sum.FirstUnreadable == "" {
+				sum.FirstUnreadable = err.Error()
+			}
+			return nil
+		}
+		dst := filepath.Join(dir, ImagesDir, filepath.FromSlash(lines[i].Filename))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := writeFile(dst, data); err != nil {
+			return err
+		}
+		ok[i] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := lines[:0]
+	for i, l := range lines {
+		if ok[i] {
+			kept = append(kept, l)
+		}
+	}
+	return kept, nil
+}
+
+// writeLines writes one JSON object per line to dst, through a temporary
+// name.
+func writeLines(dst string, lines []line) error {
+	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst))
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, l := range lines {
+		if err = enc.Encode(l); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
+}
+
+// writeFile writes data to dst through a temporary name.
+func writeFile(dst string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst))
+	err := os.WriteFile(tmp, data, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
+}
