@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -27,10 +28,11 @@ func SplitPatterns(s string) ([]string, error) {
 // Braces expands a pattern's braces as WebDataset shard lists write them
 // (Python's braceexpand): "{a,b}" gives a then b, "{0..9}" every integer
 // from 0 to 9 (or down, for "{9..0}"), zero-padded to the wider bound
-// when a bound has a leading zero ("{00000..41407}"); groups nest and
-// multiply ("{a,b}-{0..1}" gives four names, a-0 first). A group that is
-// neither ("{x}") stays as it is. The order is the pattern's. It fails on
-// unbalanced braces and past MaxBraceNames names.
+// when a bound has a leading zero ("{00000..41407}"), "{a..e}" letters,
+// and "{0..10..2}" every second; groups nest and multiply ("{a,b}-{0..1}"
+// gives four names, a-0 first). A group that is none of these ("{x}")
+// stays as it is. The order is the pattern's. It fails on unbalanced
+// braces, a step of 0 and past MaxBraceNames names.
 func Braces(pattern string) ([]string, error) {
 	out, err := braces(pattern, MaxBraceNames)
 	if err != nil {
@@ -61,24 +63,11 @@ func braces(pattern string, limit int) ([]string, error) {
 				return nil, fmt.Errorf("expands to over %d names", limit)
 			}
 		}
-	} else if lo, hi, width, ok := numericRange(body); ok {
-		n := hi - lo
-		if n < 0 {
-			n = -n
+	} else if r, ok, err := rangeAlts(body, limit); ok || err != nil {
+		if err != nil {
+			return nil, err
 		}
-		if n >= limit {
-			return nil, fmt.Errorf("expands to over %d names", limit)
-		}
-		step := 1
-		if hi < lo {
-			step = -1
-		}
-		for v := lo; ; v += step {
-			alts = append(alts, fmt.Sprintf("%0*d", width, v))
-			if v == hi {
-				break
-			}
-		}
+		alts = r
 	} else {
 		// not a group: keep the braces and expand what follows
 		tails, err := braces(rest, limit)
@@ -161,33 +150,60 @@ func splitTop(s string) ([]string, error) {
 	return append(out, s[start:]), nil
 }
 
-// numericRange parses "lo..hi" of non-negative integers and the width to
-// pad to: the wider bound's when a bound has a leading zero, else none.
-func numericRange(body string) (lo, hi, width int, ok bool) {
-	a, b, found := strings.Cut(body, "..")
-	if !found || !digits(a) || !digits(b) {
-		return 0, 0, 0, false
-	}
-	lo, err1 := strconv.Atoi(a)
-	hi, err2 := strconv.Atoi(b)
-	if err1 != nil || err2 != nil {
-		return 0, 0, 0, false
-	}
-	if (len(a) > 1 && a[0] == '0') || (len(b) > 1 && b[0] == '0') {
-		width = max(len(a), len(b))
-	}
-	return lo, hi, width, true
-}
+// rangePattern is a brace range as braceexpand takes it: integers
+// (possibly negative) or single letters, and an optional step.
+var rangePattern = regexp.MustCompile(`^(?:(-?[0-9]{1,18})\.\.(-?[0-9]{1,18})|([A-Za-z])\.\.([A-Za-z]))(?:\.\.(-?[0-9]{1,18}))?$`)
 
-// digits reports whether s is a non-empty run of ASCII digits.
-func digits(s string) bool {
-	if s == "" || len(s) > 18 {
-		return false
+// rangeAlts expands a range body: "lo..hi" of integers, every one from lo
+// to hi (down when hi < lo), zero-padded to the wider bound when a bound
+// has a leading zero; "a..e" of letters; either with "..step" taking
+// every step-th (the step's sign is ignored: the bounds give the
+// direction). ok is false when body is no range.
+func rangeAlts(body string, limit int) (alts []string, ok bool, err error) {
+	m := rangePattern.FindStringSubmatch(body)
+	if m == nil {
+		return nil, false, nil
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+	step := 1
+	if m[5] != "" {
+		if step, err = strconv.Atoi(strings.TrimPrefix(m[5], "-")); err != nil {
+			return nil, true, fmt.Errorf("range {%s}: %v", body, err)
+		}
+		if step == 0 {
+			return nil, true, fmt.Errorf("range {%s} has step 0", body)
 		}
 	}
-	return true
+	var lo, hi, width int
+	format := func(v int) string { return fmt.Sprintf("%0*d", width, v) }
+	if m[1] != "" {
+		if lo, err = strconv.Atoi(m[1]); err == nil {
+			hi, err = strconv.Atoi(m[2])
+		}
+		if err != nil {
+			return nil, true, fmt.Errorf("range {%s}: %v", body, err)
+		}
+		if zeroLed(m[1]) || zeroLed(m[2]) {
+			width = max(len(m[1]), len(m[2]))
+		}
+	} else {
+		lo, hi = int(m[3][0]), int(m[4][0])
+		format = func(v int) string { return string(rune(v)) }
+	}
+	if n := max(hi-lo, lo-hi)/step + 1; n > limit {
+		return nil, true, fmt.Errorf("expands to over %d names", limit)
+	}
+	if hi < lo {
+		step = -step
+	}
+	for v := lo; (step > 0 && v <= hi) || (step < 0 && v >= hi); v += step {
+		alts = append(alts, format(v))
+	}
+	return alts, true, nil
+}
+
+// zeroLed reports whether an integer's digits start with a 0 that is not
+// the whole number ("007", "-01").
+func zeroLed(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	return len(s) > 1 && s[0] == '0'
 }
