@@ -108,7 +108,7 @@ func autoMode(ctx context.Context, out string, s label.Settings) (odvg.Mode, err
 		return odvg.Grounding, nil
 	}
 	mode := odvg.Grounding
-	err := report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
+	err := report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		for _, b := range report.TeacherBoxes(r.Boxes) {
 			if b.LabelID >= 0 {
 				mode = odvg.Detection

@@ -143,7 +143,7 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	vocab := map[int32]string{}
 	allVocab, anyBox := true, false
 	var rows int
-	err := report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
+	err := report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows++
 		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
 		if !report.Sized(r) {
@@ -201,7 +201,7 @@ func Export(ctx context.Context, out string, w io.Writer, opts Options) (Summary
 	// Second read: annotations, with the same image ids as the first.
 	jw.raw("\n],\n\"annotations\": [")
 	var rows2, imageID int
-	err = report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
+	err = report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		rows2++
 		r.Boxes = report.TeacherBoxes(r.Boxes)
 		if !report.Sized(r) {

@@ -173,29 +173,18 @@ func (s settings) hashOf(r schemas.LabelRow) uint64 {
 	return h.Sum64()
 }
 
-// slim drops what the sheet does not need (the embeddings) from a row.
-func slim(r schemas.LabelRow) schemas.LabelRow {
-	boxes := make([]schemas.Box, len(r.Boxes))
-	for i, b := range r.Boxes {
-		b.Embedding = nil
-		boxes[i] = b
-	}
-	r.Boxes = boxes
-	return r
-}
-
 // selectRows streams the labels and keeps the first n rows in order.
 func selectRows(ctx context.Context, out string, s settings) ([]schemas.LabelRow, int64, error) {
 	var kept []entry
 	var total int64
-	err := report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
+	err := report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		total++
 		e := entry{hash: s.hashOf(r), row: r}
 		i := sort.Search(len(kept), func(i int) bool { return s.less(e, kept[i]) })
 		if i >= s.n {
 			return nil
 		}
-		e.row = slim(r)
+		e.row = r // ScanLabels leaves the embeddings out
 		kept = append(kept, entry{})
 		copy(kept[i+1:], kept[i:])
 		kept[i] = e

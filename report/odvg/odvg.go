@@ -226,7 +226,7 @@ func labelMap(labels map[int32]string) ([]byte, error) {
 func exportFile(ctx context.Context, file, name, dir string, opts Options, seen map[int32]string, sum *Summary) ([]line, error) {
 	var lines []line
 	used := map[string]bool{}
-	err := report.ReadLabelsFile(ctx, file, func(r schemas.LabelRow) error {
+	err := report.ScanLabelsFile(ctx, file, func(r schemas.LabelRow) error {
 		if !report.Sized(r) {
 			sum.Unsized++
 			return nil

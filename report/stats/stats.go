@@ -139,7 +139,7 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 	perImage := make([]int64, len(BoxBins))
 	scores := make([]int64, ScoreBins)
 	phrases := map[string]int64{}
-	err = report.ReadLabels(ctx, out, func(r schemas.LabelRow) error {
+	err = report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		s.Rows++
 		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
 		n := len(r.Boxes)
