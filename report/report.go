@@ -1,10 +1,11 @@
 // Package report reads a finished groundbeam output folder (OUT/labels,
 // OUT/errors, OUT/_manifest.json) and the source images its rows point
-// at. It is the shared base of the inspect, stats and coco sub-packages.
+// at. It is the shared base of the inspect, stats, coco and odvg
+// sub-packages.
 //
-// Paths are local paths or gs:// URIs, opened through the Beam SDK's
-// filesystem package (this package registers the local and gcs
-// filesystems).
+// Paths are local paths, gs:// or s3:// URIs, opened through the Beam
+// SDK's filesystem package (this package registers the three file
+// systems).
 package report
 
 import (
@@ -19,17 +20,15 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/sink"
-	"github.com/groundbeam/groundbeam/transforms/source"
+	_ "github.com/groundbeam/groundbeam/transforms/source/s3fs" // s3:// paths
 )
 
 // Table names: the folders under OUT that hold Parquet files.
@@ -184,23 +183,16 @@ func ReadLabels(ctx context.Context, out string, fn func(schemas.LabelRow) error
 
 // ScanLabels is ReadLabels without the boxes' embeddings, which it never
 // reads: they are most of a labels file's bytes, and a report that does
-// not need them reads the rest about 25 times faster (bench/README.md).
+// not need them reads the rest about 20 times faster (bench/README.md).
 // Every row's boxes have empty Embedding and EmbeddingF16.
 func ScanLabels(ctx context.Context, out string, fn func(schemas.LabelRow) error) error {
-	return readTable(ctx, out, LabelsTable, func(r liteRow) error { return fn(r.labelRow()) })
+	return readTable(ctx, out, LabelsTable, projected(fn))
 }
 
 // ScanLabelsFile calls fn for every row of one labels file (a name Files
 // gives), in row order, as ScanLabels does: without the embeddings.
 func ScanLabelsFile(ctx context.Context, file string, fn func(schemas.LabelRow) error) error {
-	if err := readFile(ctx, file, func(r liteRow) error { return fn(r.labelRow()) }); err != nil {
-		var cb callbackError
-		if errors.As(err, &cb) {
-			return cb.err
-		}
-		return fmt.Errorf("read %s: %w", file, err)
-	}
-	return nil
+	return readFile(ctx, file, projected(fn))
 }
 
 // ReadErrors calls fn for every row of every committed file under
@@ -210,12 +202,10 @@ func ReadErrors(ctx context.Context, out string, fn func(schemas.ErrorRow) error
 	return readTable(ctx, out, ErrorsTable, fn)
 }
 
-// callbackError marks an error returned by the caller's fn so that it is
-// passed through unwrapped.
-type callbackError struct{ err error }
-
-// Error returns the caller's error's text.
-func (c callbackError) Error() string { return c.err.Error() }
+// projected turns a LabelRow callback into one for the projection.
+func projected(fn func(schemas.LabelRow) error) func(schemas.LabelRowNoEmbeddings) error {
+	return func(r schemas.LabelRowNoEmbeddings) error { return fn(r.LabelRow()) }
+}
 
 func readTable[T any](ctx context.Context, out, table string, fn func(T) error) error {
 	files, err := Files(ctx, out, table)
@@ -223,15 +213,8 @@ func readTable[T any](ctx context.Context, out, table string, fn func(T) error) 
 		return err
 	}
 	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		if err := readFile(ctx, f, fn); err != nil {
-			var cb callbackError
-			if errors.As(err, &cb) {
-				return cb.err
-			}
-			return fmt.Errorf("read %s: %w", f, err)
+			return err
 		}
 	}
 	return nil
@@ -239,84 +222,14 @@ func readTable[T any](ctx context.Context, out, table string, fn func(T) error) 
 
 // readFile streams the rows of one Parquet file into fn.
 func readFile[T any](ctx context.Context, name string, fn func(T) error) error {
-	ra, size, done, err := source.OpenReaderAt(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer done()
-	pf, err := parquet.OpenFile(ra, size)
-	if err != nil {
-		return fmt.Errorf("open parquet: %w", err)
-	}
-	if v, ok := pf.Lookup(schemas.MetaSchemaVersion); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n > schemas.Version {
-			return fmt.Errorf("schema version %q, this build reads up to %d", v, schemas.Version)
-		}
-	}
-	r, err := newGenericReader[T](pf)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	buf := make([]T, batchRows)
-	for {
-		n, err := r.Read(buf)
-		for i := range n {
-			own(&buf[i])
-			if err := fn(buf[i]); err != nil {
-				return callbackError{err}
+	return sink.ReadRows(ctx, name, batchRows, func(rows []T) error {
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
 			}
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read rows: %w", err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		clear(buf)
-	}
-}
-
-// own copies a row's strings out of the reader's buffers (parquet-go may
-// hand out strings that point into a dictionary page), so callers can keep
-// rows for as long as they like.
-func own(row any) {
-	switch r := row.(type) {
-	case *schemas.LabelRow:
-		clone(&r.Key, &r.Source, &r.Shard, &r.Caption, &r.Teacher, &r.CLIP, &r.ParamsHash)
-		for i := range r.Boxes {
-			clone(&r.Boxes[i].Phrase, &r.Boxes[i].Kind)
-		}
-	case *liteRow:
-		clone(&r.Key, &r.Source, &r.Shard, &r.Caption, &r.Teacher, &r.CLIP, &r.ParamsHash)
-		for i := range r.Boxes {
-			clone(&r.Boxes[i].Phrase, &r.Boxes[i].Kind)
-		}
-	case *schemas.ErrorRow:
-		clone(&r.Key, &r.Source, &r.Shard, &r.Stage, &r.Reason)
-	}
-}
-
-// clone replaces each string by a copy of its own.
-func clone(ss ...*string) {
-	for _, s := range ss {
-		*s = strings.Clone(*s)
-	}
-}
-
-// newGenericReader turns parquet-go's panics on incompatible schemas into
-// errors.
-func newGenericReader[T any](pf *parquet.File) (r *parquet.GenericReader[T], err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r, err = nil, fmt.Errorf("incompatible schema: %v", p)
-		}
-	}()
-	return parquet.NewGenericReader[T](pf), nil
+		return nil
+	})
 }
 
 // NormalisePhrase is the form phrases are counted and grouped under:
@@ -442,6 +355,13 @@ func EachImage(ctx context.Context, sources []string, fn func(i int, data []byte
 	}
 	return nil
 }
+
+// callbackError marks an error returned by the caller's fn inside a scan,
+// so that it is passed through unwrapped.
+type callbackError struct{ err error }
+
+// Error returns the caller's error's text.
+func (c callbackError) Error() string { return c.err.Error() }
 
 // errOpenShard is wrapped when the shard itself cannot be opened.
 var errOpenShard = errors.New("cannot open shard")

@@ -203,7 +203,7 @@ func (f *embedFn) run(ctx context.Context, t Task, w *sink.ShardWriter) (sink.Sh
 		return sink.ShardResult{}, err
 	}
 	if t.Errors != "" {
-		err := readFile(ctx, t.Errors, func(batch []schemas.ErrorRow) error {
+		err := sink.ReadRows(ctx, t.Errors, readRows, func(batch []schemas.ErrorRow) error {
 			for _, r := range batch {
 				carried.Inc(ctx, 1)
 				if err := w.Reject(ctx, r); err != nil {
