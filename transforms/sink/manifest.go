@@ -125,11 +125,9 @@ func removeTemps(ctx context.Context, out string) error {
 		names, err := fs.List(ctx, glob)
 		if err == nil {
 			if rm, ok := fs.(filesystem.Remover); ok {
-				for _, n := range names {
-					if err := removeRetry(ctx, rm, n); err != nil {
-						fs.Close()
-						return fmt.Errorf("remove %s: %w", n, err)
-					}
+				if err := removeAll(ctx, rm, names); err != nil {
+					fs.Close()
+					return err
 				}
 			}
 		}

@@ -60,10 +60,8 @@ func ClearMarkers(ctx context.Context, out string) error {
 	if !ok {
 		return nil
 	}
-	for _, n := range names {
-		if err := removeRetry(ctx, rm, n); err != nil {
-			return fmt.Errorf("remove old marker %s: %w", n, err)
-		}
+	if err := removeAll(ctx, rm, names); err != nil {
+		return fmt.Errorf("old markers: %w", err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	"golang.org/x/sync/errgroup"
 )
 
 // Retry policy for writes to object stores. The GCS client retries only
@@ -141,4 +142,25 @@ func removeRetry(ctx context.Context, rm filesystem.Remover, name string) error 
 		}
 		return nil
 	})
+}
+
+// removeConcurrency is how many removes removeAll has in flight: object
+// stores delete one object per request, and a start-over of a corpus of
+// 41,408 shards removes as many markers.
+const removeConcurrency = 32
+
+// removeAll removes names, removeConcurrency at a time, each as
+// removeRetry does. The first failure stops it and is returned.
+func removeAll(ctx context.Context, rm filesystem.Remover, names []string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(removeConcurrency)
+	for _, n := range names {
+		g.Go(func() error {
+			if err := removeRetry(ctx, rm, n); err != nil {
+				return fmt.Errorf("remove %s: %w", n, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }

@@ -233,3 +233,43 @@ func TestTableWriterSpoolsAndRetries(t *testing.T) {
 		t.Error("isLocal")
 	}
 }
+
+// TestRemoveAll removes many objects concurrently, retrying transient
+// failures; a permanent failure is returned naming its object.
+func TestRemoveAll(t *testing.T) {
+	fastRetries(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		fail    []error
+		wantErr bool
+	}{
+		{name: "all removed", fail: nil},
+		{name: "transient faults retried", fail: []error{&googleapi.Error{Code: 503}, &googleapi.Error{Code: 429}}},
+		{name: "permanent fault", fail: []error{&googleapi.Error{Code: 403}}, wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFlaky()
+			var names []string
+			for i := range 500 {
+				n := fmt.Sprintf("gs://b/out/_shards/%05d.json", i)
+				f.objects[n] = []byte("{}")
+				names = append(names, n)
+			}
+			f.fail["remove"] = tt.fail
+			err := removeAll(ctx, f, names)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "gs://b/out/_shards/") {
+					t.Fatalf("err %v, want the failed object named", err)
+				}
+				return
+			}
+			if err != nil || len(f.objects) != 0 {
+				t.Fatalf("err %v, %d objects left", err, len(f.objects))
+			}
+			if f.calls["remove"] != len(names)+len(tt.fail) {
+				t.Errorf("%d remove calls for %d objects and %d faults", f.calls["remove"], len(names), len(tt.fail))
+			}
+		})
+	}
+}
