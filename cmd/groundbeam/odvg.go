@@ -24,17 +24,10 @@ func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer)
 	names := fs.String("vocab", "", "detection: the vocabulary file the run was labelled with, for the label map (checked against the run's settings)")
 	minScore := fs.Float64("min-score", 0, "leave out boxes scoring below this")
 	images := fs.Bool("images", false, "also write every image into DIR/images/ under its line's filename")
-	pos, err := parse(fs, args)
+	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one OUT folder", errUsage)
-	}
-	if err := applyS3(); err != nil {
-		return err
-	}
-	out := pos[0]
 	opts := odvg.Options{MinScore: float32(*minScore), Images: *images}
 	m, err := runSettingsOf(ctx, out)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,29 +22,23 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.Columns, "columns", 0, "columns (0: about square)")
 	fs.IntVar(&o.Thumb, "thumb", inspect.DefaultThumb, "cell size in pixels")
 	fs.Uint64Var(&o.Seed, "seed", 0, "0: the first N rows by key; otherwise a repeatable random sample")
-	out := fs.String("out", "sheet.png", "contact sheet PNG; an HTML page is written beside it")
-	pos, err := parse(fs, args)
+	sheet := fs.String("out", "sheet.png", "contact sheet PNG; an HTML page is written beside it")
+	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one OUT folder", errUsage)
-	}
-	if err := applyS3(); err != nil {
-		return err
-	}
-	png, html, err := inspect.Sheet(ctx, pos[0], o)
+	png, html, err := inspect.Sheet(ctx, out, o)
 	if err != nil {
 		return err
 	}
-	page := strings.TrimSuffix(*out, filepath.Ext(*out)) + ".html"
-	if err := os.WriteFile(*out, png, 0o644); err != nil {
+	page := strings.TrimSuffix(*sheet, filepath.Ext(*sheet)) + ".html"
+	if err := os.WriteFile(*sheet, png, 0o644); err != nil {
 		return err
 	}
 	if err := os.WriteFile(page, html, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "contact sheet: %s\npage: %s\n", *out, page)
+	fmt.Fprintf(stdout, "contact sheet: %s\npage: %s\n", *sheet, page)
 	return nil
 }
 
@@ -51,17 +46,11 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("stats", "OUT [flags]", "  groundbeam stats demo-out/out\n  groundbeam stats gs://bucket/corpus --chart stats.png", stderr)
 	applyS3 := addS3Flags(fs)
 	chart := fs.String("chart", "", "also write the histograms as a PNG chart here")
-	pos, err := parse(fs, args)
+	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one OUT folder", errUsage)
-	}
-	if err := applyS3(); err != nil {
-		return err
-	}
-	s, err := stats.Compute(ctx, pos[0])
+	s, err := stats.Compute(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -90,14 +79,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	applyS3 := addS3Flags(fs)
 	dst := fs.String("out", "instances.json", "COCO instances JSON to write")
 	cats := fs.String("categories", "auto", "categories: auto, phrases or vocabulary")
-	pos, err := parse(fs, args[1:])
+	out, err := parseOut(fs, args[1:], applyS3)
 	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one OUT folder", errUsage)
-	}
-	if err := applyS3(); err != nil {
 		return err
 	}
 	mode, err := coco.ParseCategoryMode(*cats)
@@ -108,7 +91,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sum, err := coco.Export(ctx, pos[0], f, coco.Options{Categories: mode})
+	sum, err := coco.Export(ctx, out, f, coco.Options{Categories: mode})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -118,4 +101,17 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%s: %d images, %d annotations, %d categories\n", *dst, sum.Images, sum.Annotations, sum.Categories)
 	return nil
+}
+
+// parseOut parses a report command's flags and its one OUT folder, then
+// applies the S3 flags.
+func parseOut(fs *flag.FlagSet, args []string, applyS3 func() error) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("%w: want one OUT folder", errUsage)
+	}
+	return pos[0], applyS3()
 }

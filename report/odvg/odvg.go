@@ -16,7 +16,7 @@
 package odvg
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -379,33 +379,15 @@ func writeImages(ctx context.Context, dir string, lines []line, sum *Summary) ([
 // writeLines writes one JSON object per line to dst, through a temporary
 // name.
 func writeLines(dst string, lines []line) error {
-	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst))
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	for _, l := range lines {
-		if err = enc.Encode(l); err != nil {
-			break
+		if err := enc.Encode(l); err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
 		}
 	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	return nil
+	return writeFile(dst, b.Bytes())
 }
 
 // writeFile writes data to dst through a temporary name.

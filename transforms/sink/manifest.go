@@ -117,21 +117,9 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, results 
 // OUT/errors.
 func removeTemps(ctx context.Context, out string) error {
 	for _, table := range []string{TableLabels, TableErrors, MarkerDir} {
-		glob := join(join(out, table), TempPrefix+"*")
-		fs, err := filesystem.New(ctx, glob)
-		if err != nil {
+		if err := removeMatching(ctx, join(join(out, table), TempPrefix+"*")); err != nil {
 			return err
 		}
-		names, err := fs.List(ctx, glob)
-		if err == nil {
-			if rm, ok := fs.(filesystem.Remover); ok {
-				if err := removeAll(ctx, rm, names); err != nil {
-					fs.Close()
-					return err
-				}
-			}
-		}
-		fs.Close()
 	}
 	return nil
 }

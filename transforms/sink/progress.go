@@ -46,21 +46,7 @@ func Progress(ctx context.Context, out string, seen map[string]ShardResult) erro
 // ClearMarkers removes the commit markers of a previous run into out, so a
 // run that starts over (no resume) cannot be mistaken for a resumed one.
 func ClearMarkers(ctx context.Context, out string) error {
-	glob := join(join(out, MarkerDir), "*")
-	fs, err := filesystem.New(ctx, glob)
-	if err != nil {
-		return err
-	}
-	defer fs.Close()
-	names, err := fs.List(ctx, glob)
-	if err != nil || len(names) == 0 {
-		return nil
-	}
-	rm, ok := fs.(filesystem.Remover)
-	if !ok {
-		return nil
-	}
-	if err := removeAll(ctx, rm, names); err != nil {
+	if err := removeMatching(ctx, join(join(out, MarkerDir), "*")); err != nil {
 		return fmt.Errorf("old markers: %w", err)
 	}
 	return nil

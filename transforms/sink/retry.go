@@ -164,3 +164,23 @@ func removeAll(ctx context.Context, rm filesystem.Remover, names []string) error
 	}
 	return g.Wait()
 }
+
+// removeMatching removes every object that glob matches (a glob without
+// wildcards is one object, if it exists), as removeAll does. A listing
+// that fails, or a file system that cannot remove, removes nothing.
+func removeMatching(ctx context.Context, glob string) error {
+	fs, err := filesystem.New(ctx, glob)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	names, err := fs.List(ctx, glob)
+	if err != nil || len(names) == 0 {
+		return nil
+	}
+	rm, ok := fs.(filesystem.Remover)
+	if !ok {
+		return nil
+	}
+	return removeAll(ctx, rm, names)
+}

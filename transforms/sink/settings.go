@@ -78,8 +78,8 @@ func Prepare(ctx context.Context, out string, s Settings, resume bool) error {
 		if err := ClearMarkers(ctx, out); err != nil {
 			return err
 		}
-		if err := removeIfPresent(ctx, fs, join(out, ManifestFile)); err != nil {
-			return err
+		if err := removeMatching(ctx, join(out, ManifestFile)); err != nil {
+			return fmt.Errorf("remove the previous run's manifest: %w", err)
 		}
 	}
 	return WriteAtomic(ctx, fs, p, append(append([]byte(nil), s.JSON...), '\n'))
@@ -151,20 +151,4 @@ func compact(v json.RawMessage) string {
 		return string(v)
 	}
 	return b.String()
-}
-
-// removeIfPresent removes one object, if it exists.
-func removeIfPresent(ctx context.Context, fs filesystem.Interface, p string) error {
-	names, err := fs.List(ctx, p)
-	if err != nil || len(names) == 0 {
-		return nil
-	}
-	rm, ok := fs.(filesystem.Remover)
-	if !ok {
-		return nil
-	}
-	if err := removeRetry(ctx, rm, p); err != nil {
-		return fmt.Errorf("remove the previous run's %s: %w", p, err)
-	}
-	return nil
 }
