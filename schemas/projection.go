@@ -12,6 +12,7 @@ type BoxNoEmbeddings struct {
 	CharStart int32     `parquet:"char_start"`
 	CharEnd   int32     `parquet:"char_end"`
 	Kind      string    `parquet:"kind"`
+	ClipScore *float32  `parquet:"clip_score,optional"`
 }
 
 // LabelRowNoEmbeddings is LabelRow with BoxNoEmbeddings boxes: a
@@ -38,7 +39,7 @@ func (r LabelRowNoEmbeddings) LabelRow() LabelRow {
 		out.Boxes = make([]Box, len(r.Boxes))
 		for i, b := range r.Boxes {
 			out.Boxes[i] = Box{XYXY: b.XYXY, Score: b.Score, Phrase: b.Phrase, LabelID: b.LabelID,
-				CharStart: b.CharStart, CharEnd: b.CharEnd, Kind: b.Kind}
+				CharStart: b.CharStart, CharEnd: b.CharEnd, Kind: b.Kind, ClipScore: b.ClipScore}
 		}
 	}
 	return out

@@ -5,7 +5,7 @@ package schemas
 // Version is the version of the row types in this package. It is written
 // into every row and into each file's key-value metadata; it changes
 // whenever a column is added, removed or changes meaning.
-const Version = 1
+const Version = 2
 
 // Metadata keys written into every Parquet file's key-value metadata.
 const (
@@ -71,6 +71,13 @@ type Box struct {
 	// region proposal (Score 0, Phrase "", LabelID and the span -1),
 	// KindAnnotation for a ground-truth box of an instances file.
 	Kind string `parquet:"kind"`
+	// ClipScore is the cosine similarity of Embedding and the CLIP text
+	// embedding of the box's phrase in a prompt ("a photo of {phrase}.",
+	// or "a photo of a {name}." for a vocabulary name), by the same CLIP
+	// bundle: how well CLIP agrees with the teacher, for filtering
+	// pseudo-labels. Null for proposals, for runs without it
+	// (--clip-score=false) and for files of schema version 1.
+	ClipScore *float32 `parquet:"clip_score,optional"`
 }
 
 // Box kinds.

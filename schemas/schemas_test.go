@@ -47,6 +47,7 @@ func TestSchemas(t *testing.T) {
 					}
 				}
 				required binary kind (STRING);
+				optional float clip_score;
 			}
 		}
 	}

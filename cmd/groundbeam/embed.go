@@ -39,6 +39,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	fs.BoolVar(&cfg.CPUCrops, "cpu-crops", false, "crop on the CPU and run the image tower even when the bundle has a region graph")
 	dtype := fs.String("embedding-dtype", "float32", "stored embedding type: float32 (embedding) or float16 (embedding_f16)")
+	fs.BoolVar(&cfg.ClipScore, "clip-score", true, "recompute every box's CLIP region-text score (boxes.clip_score) with the new bundle's text tower (false: left null)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", region.DefaultBatch, "images per CLIP call")
 	fs.IntVar(&cfg.ShardsInFlight, "shards-in-flight", region.DefaultShardsInFlight, "shards a worker process embeds at once, however many bundles the runner starts")
 	fs.IntVar(&cfg.ChunkSize, "chunk-size", region.DefaultChunk, "with --coco: images per output file (and per work unit)")

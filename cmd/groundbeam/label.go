@@ -73,6 +73,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxProposals, "max-proposals", 300, "most proposals embedded per image (the first ones)")
 	teacherBoxes := fs.Bool("teacher-boxes", true, "keep and embed the teacher's boxes (false: only --proposals)")
 	fs.StringVar(&cfg.EmbeddingDType, "embedding-dtype", "float32", "how region embeddings are stored: float32 (boxes.embedding) or float16 (boxes.embedding_f16)")
+	fs.BoolVar(&cfg.ClipScore, "clip-score", true, "give every teacher box its CLIP region-text score (boxes.clip_score) with the CLIP bundle's text tower")
 	applyBeam := addBeamFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {

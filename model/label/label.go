@@ -74,6 +74,11 @@ type Options struct {
 	// Float16 stores embeddings as half-precision bits in
 	// schemas.Box.EmbeddingF16 and leaves Embedding empty.
 	Float16 bool
+	// Scorer, when set, gives every teacher box its ClipScore: its region
+	// embedding against the text embedding of its phrase (caption mode)
+	// or name (vocabulary mode) in a prompt (clip.ScorePrompt), by the
+	// same CLIP bundle.
+	Scorer *clip.Scorer
 }
 
 // Labeler labels batches of pairs with a teacher and a CLIP encoder.
@@ -240,6 +245,7 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 		return nil, st, fmt.Errorf("clip region embeddings: %w", err)
 	}
 	hash := l.t.Params().Hash()
+	var scored []scoreRef // teacher boxes, for Options.Scorer
 	n := 0
 	for k, r := range todo {
 		if out[r.i].Err != nil {
@@ -260,6 +266,7 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 				b.Phrase, b.LabelID, b.CharStart, b.CharEnd = l.opts.Vocab[d.LabelID], d.LabelID, -1, -1
 			}
 			l.setEmbedding(&b, embs[n])
+			scored = append(scored, scoreRef{row: row, box: len(row.Boxes), text: clip.ScorePrompt(b.Phrase, b.LabelID), emb: embs[n]})
 			row.Boxes = append(row.Boxes, b)
 			n++
 		}
@@ -273,7 +280,43 @@ func (l *Labeler) Label(ctx context.Context, pairs []Pair) ([]Outcome, Stats, er
 		st.Proposals += len(props[k])
 		out[r.i].Row = row
 	}
+	if err := l.score(ctx, scored); err != nil {
+		if ctx.Err() != nil {
+			return nil, st, ctx.Err()
+		}
+		return nil, st, fmt.Errorf("clip scores: %w", err)
+	}
 	return out, st, nil
+}
+
+// scoreRef is a teacher box to score: its row and index there, its
+// prompt, and its region embedding.
+type scoreRef struct {
+	row  *schemas.LabelRow
+	box  int
+	text string
+	emb  []float32
+}
+
+// score sets the ClipScore of every box in refs, with Options.Scorer (and
+// leaves them null without one).
+func (l *Labeler) score(ctx context.Context, refs []scoreRef) error {
+	if l.opts.Scorer == nil || len(refs) == 0 {
+		return nil
+	}
+	texts := make([]string, len(refs))
+	embs := make([][]float32, len(refs))
+	for i, r := range refs {
+		texts[i], embs[i] = r.text, r.emb
+	}
+	scores, err := l.opts.Scorer.Scores(ctx, texts, embs)
+	if err != nil {
+		return err
+	}
+	for i, r := range refs {
+		r.row.Boxes[r.box].ClipScore = &scores[i]
+	}
+	return nil
 }
 
 // setEmbedding stores e in b as float32 or, with Options.Float16, as

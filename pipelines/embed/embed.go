@@ -74,6 +74,9 @@ type Config struct {
 	MaxPixels int
 	// Resume skips work units a previous run into Output committed.
 	Resume bool
+	// ClipScore recomputes every box's CLIP region-text score with the
+	// new bundle (its text tower); without it the scores are null.
+	ClipScore bool
 }
 
 // Plan is what Build found.
@@ -126,6 +129,9 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		return nil, plan, fmt.Errorf("clip: %w", err)
 	}
 	plan.CLIP = cb.Identity
+	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
+		return nil, plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+	}
 	out := strings.TrimRight(cfg.Output, "/")
 	var tasks []region.Task
 	var inID InputID
@@ -178,6 +184,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	results := region.EmbedTasks(s, region.Config{
 		CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session, Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, Float16: cfg.Float16,
 		MaxPixels: cfg.MaxPixels, Batch: cfg.BatchSize, Shards: cfg.ShardsInFlight, Sink: sinkCfg, Resume: cfg.Resume,
+		ClipScore: cfg.ClipScore,
 	}, work)
 	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil

@@ -168,7 +168,7 @@ func previousRun(t *testing.T, teacher, clipDir string) string {
 	}
 	out := filepath.Join(t.TempDir(), "previous")
 	res, err := label.Run(context.Background(), label.Config{Input: filepath.Join(shards, "*.tar"), Output: out,
-		Teacher: teacher, CLIP: clipDir, OrtLib: testenv.ORTLib(t), BatchSize: 4})
+		Teacher: teacher, CLIP: clipDir, OrtLib: testenv.ORTLib(t), BatchSize: 4, ClipScore: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func norm(v []float32) float64 {
 func withoutEmbeddings(boxes []schemas.Box) []schemas.Box {
 	out := make([]schemas.Box, len(boxes))
 	for i, b := range boxes {
-		b.Embedding, b.EmbeddingF16 = nil, nil
+		b.Embedding, b.EmbeddingF16, b.ClipScore = nil, nil, nil
 		out[i] = b
 	}
 	return out
@@ -281,9 +281,9 @@ func TestEmbed(t *testing.T) {
 		equalPrev, differPrev, equalCOCO, differCOCO bool
 	}{
 		{name: "previous run, CLIP of another seed", cfg: embed.Config{Input: prev, CLIP: clip2}, newSessions: 1, differPrev: true},
-		{name: "previous run, the same CLIP", cfg: embed.Config{Input: prev, CLIP: clip1, BatchSize: 3}, newSessions: 0, equalPrev: true},
-		{name: "previous run, CPU crops of a third CLIP", cfg: embed.Config{Input: prev, CLIP: clip3, CPUCrops: true, Scales: []float64{1}},
-			newSessions: 1, differPrev: true},
+		{name: "previous run, the same CLIP", cfg: embed.Config{Input: prev, CLIP: clip1, BatchSize: 3, ClipScore: true}, newSessions: 0, equalPrev: true},
+		{name: "previous run, CPU crops of a third CLIP", cfg: embed.Config{Input: prev, CLIP: clip3, CPUCrops: true, Scales: []float64{1}, ClipScore: true},
+			newSessions: 2, differPrev: true},
 		// one task at a time, on the sessions the default opened (the
 		// thread count is part of a session's key)
 		{name: "coco, local images", cfg: embed.Config{COCO: cocoJSON, Images: imgDir, CLIP: clip2, ChunkSize: 8, ShardsInFlight: 1,
@@ -349,7 +349,7 @@ func TestEmbed(t *testing.T) {
 				t.Errorf("manifest says %d boxes, counters %d, files hold %d", m.Totals.Boxes, res.Counters["boxes"], boxes)
 			}
 			if cfg.Input != "" {
-				checkPrevious(t, res, rows, errs, prevManifest, prevRows, prevErrs, tt.equalPrev, tt.differPrev)
+				checkPrevious(t, res, rows, errs, prevManifest, prevRows, prevErrs, tt.equalPrev, tt.differPrev, cfg.ClipScore)
 				return
 			}
 			checkCOCO(t, res, rows, errs, coco)
@@ -372,7 +372,7 @@ func TestEmbed(t *testing.T) {
 }
 
 func checkPrevious(t *testing.T, res *embed.Result, rows map[string]schemas.LabelRow, errs []schemas.ErrorRow,
-	pm *sink.Manifest, prevRows map[string]schemas.LabelRow, prevErrs []schemas.ErrorRow, equal, differ bool) {
+	pm *sink.Manifest, prevRows map[string]schemas.LabelRow, prevErrs []schemas.ErrorRow, equal, differ, scored bool) {
 	t.Helper()
 	m := res.Manifest
 	if m.Totals != pm.Totals || m.Teacher != pm.Teacher || m.Params != pm.Params || !reflect.DeepEqual(m.InputShards, pm.InputShards) {
@@ -416,6 +416,20 @@ func checkPrevious(t *testing.T, res *embed.Result, rows map[string]schemas.Labe
 			}
 			if differ && d < 1e-3 {
 				t.Errorf("%s box %d: embedding unchanged (%g) with another CLIP", key, i, d)
+			}
+			// clip scores: recomputed with the new bundle, or left out
+			got, was := r.Boxes[i].ClipScore, p.Boxes[i].ClipScore
+			switch {
+			case was == nil:
+				t.Fatalf("%s box %d: the previous run (with clip scores) has none", key, i)
+			case !scored && got != nil:
+				t.Errorf("%s box %d: clip score %v kept from the previous bundle", key, i, *got)
+			case scored && got == nil:
+				t.Errorf("%s box %d: no clip score", key, i)
+			case scored && equal && math.Abs(float64(*got-*was)) > 1e-5:
+				t.Errorf("%s box %d: clip score %v, the previous run's %v with the same CLIP", key, i, *got, *was)
+			case scored && differ && *got == *was:
+				t.Errorf("%s box %d: clip score %v unchanged with another CLIP", key, i, *got)
 			}
 		}
 	}

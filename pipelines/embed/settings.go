@@ -25,6 +25,7 @@ type Settings struct {
 	Input          InputID   `json:"input"`
 	Scales         []float64 `json:"clip_scales"`
 	CPUCrops       bool      `json:"cpu_crops"`
+	ClipScore      bool      `json:"clip_score"`
 	EmbeddingDType string    `json:"embedding_dtype"`
 	DecodeMinShort int       `json:"decode_min_short"`
 	MaxPixels      int       `json:"max_pixels"`
@@ -44,7 +45,7 @@ type InputID struct {
 // runSettings records cfg's effective values (defaults filled in).
 func runSettings(cfg Config, plan Plan, in InputID) (sink.Settings, error) {
 	s := Settings{Job: "embed", SchemaVersion: schemas.Version, CLIP: plan.CLIP, Input: in,
-		Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, EmbeddingDType: "float32",
+		Scales: cfg.Scales, CPUCrops: cfg.CPUCrops, ClipScore: cfg.ClipScore, EmbeddingDType: "float32",
 		DecodeMinShort: plan.DecodeMinShort, MaxPixels: cfg.MaxPixels}
 	if len(s.Scales) == 0 {
 		s.Scales = clip.DefaultScales()

@@ -72,6 +72,9 @@ type Config struct {
 	// EmbeddingDType is how embeddings are stored: "float32" (default,
 	// Box.Embedding) or "float16" (Box.EmbeddingF16).
 	EmbeddingDType string
+	// ClipScore gives every teacher box its CLIP region-text score
+	// (Box.ClipScore); the CLIP bundle must have a text tower.
+	ClipScore bool
 }
 
 // Embedding dtypes.
@@ -104,6 +107,9 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
 	if err != nil {
 		return nil, plan, fmt.Errorf("clip: %w", err)
+	}
+	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
+		return nil, plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
 	}
 	shards, err := source.Expand(ctx, cfg.Input)
 	if err != nil {
@@ -165,7 +171,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		BatchSize: cfg.BatchSize, Shards: cfg.ShardsInFlight, Batches: cfg.BatchesInFlight, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
 		Vocab: cfg.Vocab, CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops,
 		Proposals: cfg.Proposals, MaxProposals: cfg.MaxProposals, NoTeacherBoxes: cfg.NoTeacherBoxes,
-		Float16: cfg.EmbeddingDType == DTypeFloat16,
+		Float16: cfg.EmbeddingDType == DTypeFloat16, ClipScore: cfg.ClipScore,
 	}, beam.ParDo(s, sink.DecodeUnit, sink.ReadWork(s, work)))
 	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil

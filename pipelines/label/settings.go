@@ -29,6 +29,7 @@ type Settings struct {
 	Vocabulary     *VocabularyID `json:"vocabulary"`
 	CLIPScales     []float64     `json:"clip_scales"`
 	CPUCrops       bool          `json:"cpu_crops"`
+	ClipScore      bool          `json:"clip_score"`
 	TeacherBoxes   bool          `json:"teacher_boxes"`
 	Proposals      *FileID       `json:"proposals"`
 	MaxProposals   int           `json:"max_proposals"`
@@ -59,7 +60,7 @@ type FileID struct {
 // runSettings records cfg's effective values (defaults filled in).
 func runSettings(cfg Config, teacher, clipID string, params glip.Params, decodeMinShort int, proposalsSum string) (sink.Settings, error) {
 	s := Settings{Job: "label", SchemaVersion: schemas.Version, Teacher: teacher, CLIP: clipID, Params: params,
-		CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops, TeacherBoxes: !cfg.NoTeacherBoxes,
+		CLIPScales: cfg.CLIPScales, CPUCrops: cfg.CPUCrops, ClipScore: cfg.ClipScore, TeacherBoxes: !cfg.NoTeacherBoxes,
 		EmbeddingDType: cfg.EmbeddingDType, DecodeMinShort: decodeMinShort, MaxPixels: cfg.MaxPixels}
 	if len(s.CLIPScales) == 0 {
 		s.CLIPScales = clip.DefaultScales()

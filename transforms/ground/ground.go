@@ -80,6 +80,9 @@ type Config struct {
 	// Float16 writes embeddings as half-precision bits
 	// (schemas.Box.EmbeddingF16) instead of float32.
 	Float16 bool
+	// ClipScore gives every teacher box its CLIP region-text score
+	// (schemas.Box.ClipScore) with the CLIP bundle's text tower.
+	ClipScore bool
 }
 
 // LabelShards labels every shard of units (a PCollection of sink.Unit: a
@@ -109,6 +112,7 @@ type labelShardFn struct {
 	shards, batches *ort.Gate
 	teacher         *teacher.Teacher
 	clip            *clip.Encoder
+	text            *clip.TextEncoder
 }
 
 var (
@@ -164,8 +168,17 @@ func (f *labelShardFn) Setup(ctx context.Context) error {
 		f.teacher.Close()
 		return err
 	}
+	var scorer *clip.Scorer
+	if f.Cfg.ClipScore {
+		if f.text, err = clip.OpenText(cb, &clip.TextOptions{Session: sess}); err != nil {
+			f.clip.Close()
+			f.teacher.Close()
+			return err
+		}
+		scorer = clip.NewScorer(f.text)
+	}
 	f.lab = label.New(f.teacher, f.clip, &label.Options{MaxPixels: f.Cfg.MaxPixels, Vocab: f.Cfg.Vocab,
-		MaxProposals: f.Cfg.MaxProposals, NoTeacherBoxes: f.Cfg.NoTeacherBoxes, Float16: f.Cfg.Float16})
+		MaxProposals: f.Cfg.MaxProposals, NoTeacherBoxes: f.Cfg.NoTeacherBoxes, Float16: f.Cfg.Float16, Scorer: scorer})
 	f.shards = ort.WorkerGate("ground.shards", f.Cfg.Shards)
 	f.batches = ort.WorkerGate("ground.batches", f.Cfg.Batches)
 	setups.Inc(ctx, 1)
@@ -348,6 +361,9 @@ func (f *labelShardFn) label(ctx context.Context, shard string, ticket uint64, w
 
 // Teardown releases the models (the sessions stay cached for the worker).
 func (f *labelShardFn) Teardown() {
+	if f.text != nil {
+		f.text.Close()
+	}
 	if f.clip != nil {
 		f.clip.Close()
 	}

@@ -223,6 +223,9 @@ type prepared struct {
 	img    *image.RGBA
 	sx, sy float32 // full-size pixels → img pixels
 	embs   [][]float32
+	// scores are the boxes' new CLIP scores (Config.ClipScore; nil for
+	// proposals)
+	scores []*float32
 	stage  string
 	reason string
 }
@@ -264,6 +267,9 @@ func (b *batcher) flush(ctx context.Context) error {
 			}
 		}
 	}
+	if err := b.score(ctx, preps); err != nil {
+		return err
+	}
 	for k, e := range b.entries {
 		p := preps[k]
 		if len(e.row.Boxes) > 0 && p.img == nil {
@@ -273,6 +279,10 @@ func (b *batcher) flush(ctx context.Context) error {
 			continue
 		}
 		for i := range e.row.Boxes {
+			e.row.Boxes[i].ClipScore = nil // the previous bundle's, unless scored below
+			if p.scores != nil && p.scores[i] != nil {
+				e.row.Boxes[i].ClipScore = p.scores[i]
+			}
 			if b.f.Cfg.Float16 {
 				e.row.Boxes[i].EmbeddingF16 = clip.ToFloat16(p.embs[i])
 				continue
@@ -288,6 +298,48 @@ func (b *batcher) flush(ctx context.Context) error {
 	}
 	clear(b.entries)
 	b.entries, b.images = b.entries[:0], 0
+	return nil
+}
+
+// score gives the embedded boxes with a phrase (teacher boxes and
+// annotations, not proposals) their CLIP score, as the label job does,
+// when Config.ClipScore asks.
+func (b *batcher) score(ctx context.Context, preps []prepared) error {
+	if b.f.scorer == nil {
+		return nil
+	}
+	var texts []string
+	var embs [][]float32
+	type ref struct{ k, i int }
+	var refs []ref
+	for k, e := range b.entries {
+		p := &preps[k]
+		if p.img == nil || p.embs == nil {
+			continue
+		}
+		p.scores = make([]*float32, len(e.row.Boxes))
+		for i, bx := range e.row.Boxes {
+			if bx.Kind == schemas.KindProposal || bx.Phrase == "" {
+				continue
+			}
+			texts = append(texts, clip.ScorePrompt(bx.Phrase, bx.LabelID))
+			embs = append(embs, p.embs[i])
+			refs = append(refs, ref{k, i})
+		}
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	scores, err := b.f.scorer.Scores(ctx, texts, embs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("clip scores: %w", err)
+	}
+	for j, r := range refs {
+		preps[r.k].scores[r.i] = &scores[j]
+	}
 	return nil
 }
 

@@ -97,6 +97,10 @@ type Config struct {
 	Sink sink.Config
 	// Resume skips tasks a previous run into the same output committed.
 	Resume bool
+	// ClipScore recomputes every box's CLIP region-text score with the
+	// new bundle's text tower; without it the scores are left null (they
+	// were the old bundle's).
+	ClipScore bool
 }
 
 // EmbedTasks embeds every Task of tasks and returns a PCollection of
@@ -130,7 +134,9 @@ var (
 type embedFn struct {
 	Cfg Config
 
-	enc *clip.Encoder
+	enc    *clip.Encoder
+	text   *clip.TextEncoder
+	scorer *clip.Scorer
 	// shards is the worker's gate (ort.WorkerGate), shared by every
 	// instance of this DoFn in the process.
 	shards *ort.Gate
@@ -152,6 +158,13 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	f.enc, err = clip.Open(cb, &clip.Options{Scales: f.Cfg.Scales, CPUCrops: f.Cfg.CPUCrops, Session: sess})
 	if err != nil {
 		return err
+	}
+	if f.Cfg.ClipScore {
+		if f.text, err = clip.OpenText(cb, &clip.TextOptions{Session: sess}); err != nil {
+			f.enc.Close()
+			return err
+		}
+		f.scorer = clip.NewScorer(f.text)
 	}
 	f.shards = ort.WorkerGate("region.shards", f.Cfg.Shards)
 	setups.Inc(ctx, 1)
@@ -223,6 +236,9 @@ func (f *embedFn) run(ctx context.Context, t Task, w *sink.ShardWriter) (sink.Sh
 
 // Teardown releases the encoder (its session stays cached for the worker).
 func (f *embedFn) Teardown() {
+	if f.text != nil {
+		f.text.Close()
+	}
 	if f.enc != nil {
 		f.enc.Close()
 	}
