@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/groundbeam/groundbeam/pipelines/label"
 	"github.com/groundbeam/groundbeam/pipelines/vocab"
@@ -23,12 +24,16 @@ func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer)
 	mode := fs.String("mode", "auto", "grounding (caption phrases), detection (class ids and a label map), or auto: from the run's settings")
 	names := fs.String("vocab", "", "detection: the vocabulary file the run was labelled with, for the label map (checked against the run's settings)")
 	minScore := fs.Float64("min-score", 0, "leave out boxes scoring below this")
+	minClip := fs.Float64("min-clip-score", math.NaN(), "leave out boxes whose CLIP region-text score (boxes.clip_score) is below this, or missing")
 	images := fs.Bool("images", false, "also write every image into DIR/images/ under its line's filename")
 	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
 	}
 	opts := odvg.Options{MinScore: float32(*minScore), Images: *images}
+	if !math.IsNaN(*minClip) {
+		opts.MinClipScore = new(float32(*minClip))
+	}
 	m, err := runSettingsOf(ctx, out)
 	if err != nil {
 		return err
@@ -59,7 +64,7 @@ func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "  %s: %d classes\n", odvg.LabelMapFile, sum.LabelMap)
 	}
 	if sum.SkippedBoxes > 0 {
-		fmt.Fprintf(stdout, "  %d boxes left out (below --min-score, outside the image, or without a phrase span or class)\n", sum.SkippedBoxes)
+		fmt.Fprintf(stdout, "  %d boxes left out (below --min-score or --min-clip-score, outside the image, or without a phrase span or class)\n", sum.SkippedBoxes)
 	}
 	if sum.Unreadable > 0 {
 		fmt.Fprintf(stdout, "  %d images could not be read and were left out, the first: %s\n", sum.Unreadable, sum.FirstUnreadable)

@@ -84,6 +84,9 @@ type Options struct {
 	Names []string
 	// MinScore leaves out boxes whose score is below it.
 	MinScore float32
+	// MinClipScore, when set, leaves out boxes whose CLIP region-text
+	// score (schemas.Box.ClipScore) is below it, and boxes without one.
+	MinClipScore *float32
 	// Images also writes each image into the export's images/ folder
 	// under its line's filename; an image that cannot be read leaves its
 	// line out (Summary.Unreadable).
@@ -102,8 +105,8 @@ type Summary struct {
 	Unsized, Unreadable int
 	FirstUnreadable     string
 	// SkippedBoxes counts boxes left out: malformed or outside the
-	// image, below MinScore, without a phrase span inside the caption
-	// (Grounding) or without a label id in range (Detection).
+	// image, below MinScore or MinClipScore, without a phrase span inside
+	// the caption (Grounding) or without a label id in range (Detection).
 	SkippedBoxes int
 	// LabelMap is the number of classes in label_map.json (Detection).
 	LabelMap int
@@ -132,6 +135,8 @@ type region struct {
 	Phrase         string       `json:"phrase"`
 	TokensPositive [][2]int32   `json:"tokens_positive"`
 	Scores         []float32    `json:"scores"`
+	// ClipScores are the boxes' CLIP scores, when every box has one.
+	ClipScores []float32 `json:"clip_scores,omitempty"`
 }
 
 type detection struct {
@@ -139,10 +144,11 @@ type detection struct {
 }
 
 type instance struct {
-	BBox     [4]float64 `json:"bbox"`
-	Label    int32      `json:"label"`
-	Category string     `json:"category"`
-	Score    float32    `json:"score"`
+	BBox      [4]float64 `json:"bbox"`
+	Label     int32      `json:"label"`
+	Category  string     `json:"category"`
+	Score     float32    `json:"score"`
+	ClipScore *float32   `json:"clip_score,omitempty"`
 }
 
 // Export writes the labels under out (the files its manifest lists, local,
@@ -270,7 +276,7 @@ func groundingOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, sum *Sum
 	bySpan := map[[2]int32]int{}
 	for _, b := range boxes {
 		box, ok := report.ClipBox(b, r)
-		if !ok || b.Score < opts.MinScore || b.CharStart < 0 || b.CharEnd <= b.CharStart || b.CharEnd > runes {
+		if !ok || !opts.keep(b) || b.CharStart < 0 || b.CharEnd <= b.CharStart || b.CharEnd > runes {
 			sum.SkippedBoxes++
 			continue
 		}
@@ -283,8 +289,24 @@ func groundingOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, sum *Sum
 		}
 		g.Regions[i].BBox = append(g.Regions[i].BBox, box.XYXY())
 		g.Regions[i].Scores = append(g.Regions[i].Scores, b.Score)
+		if b.ClipScore != nil {
+			g.Regions[i].ClipScores = append(g.Regions[i].ClipScores, *b.ClipScore)
+		}
+	}
+	for i := range g.Regions {
+		if len(g.Regions[i].ClipScores) != len(g.Regions[i].BBox) {
+			g.Regions[i].ClipScores = nil
+		}
 	}
 	return g
+}
+
+// keep reports whether a box passes the score thresholds.
+func (o Options) keep(b schemas.Box) bool {
+	if b.Score < o.MinScore {
+		return false
+	}
+	return o.MinClipScore == nil || (b.ClipScore != nil && *b.ClipScore >= *o.MinClipScore)
 }
 
 // detectionOf makes one instance per box with a label id.
@@ -293,7 +315,7 @@ func detectionOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, seen map
 	for _, b := range boxes {
 		box, ok := report.ClipBox(b, r)
 		inRange := b.LabelID >= 0 && (opts.Names == nil || int(b.LabelID) < len(opts.Names))
-		if !ok || b.Score < opts.MinScore || !inRange {
+		if !ok || !opts.keep(b) || !inRange {
 			sum.SkippedBoxes++
 			continue
 		}
@@ -304,7 +326,7 @@ func detectionOf(r schemas.LabelRow, boxes []schemas.Box, opts Options, seen map
 		if _, ok := seen[b.LabelID]; !ok {
 			seen[b.LabelID] = category
 		}
-		d.Instances = append(d.Instances, instance{BBox: box.XYXY(), Label: b.LabelID, Category: category, Score: b.Score})
+		d.Instances = append(d.Instances, instance{BBox: box.XYXY(), Label: b.LabelID, Category: category, Score: b.Score, ClipScore: b.ClipScore})
 	}
 	return d
 }

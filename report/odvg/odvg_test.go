@@ -27,6 +27,7 @@ type odvgLine struct {
 			BBox           json.RawMessage `json:"bbox"`
 			Phrase         string          `json:"phrase"`
 			TokensPositive [][2]int        `json:"tokens_positive"`
+			ClipScores     []float64       `json:"clip_scores"`
 		} `json:"regions"`
 	} `json:"grounding"`
 	Detection *struct {
@@ -220,6 +221,46 @@ func TestUnreadableImage(t *testing.T) {
 	for k := range lines {
 		if strings.Contains(lines[k].Filename, "no-such-member") {
 			t.Errorf("line for the missing image: %+v", lines[k])
+		}
+	}
+}
+
+// TestMinClipScore keeps the boxes whose CLIP score reaches the threshold
+// and writes each region's scores.
+func TestMinClipScore(t *testing.T) {
+	c := testout.Build(t, testout.Options{Pairs: 12, Manifest: true})
+	dir := t.TempDir()
+	threshold := float32(0.25)
+	sum, err := odvg.Export(context.Background(), c.Out, dir, odvg.Options{Mode: odvg.Grounding, MinClipScore: &threshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, below := 0, 0
+	for _, r := range c.Labels {
+		for _, b := range r.Boxes {
+			switch {
+			case b.CharStart < 0:
+			case *b.ClipScore >= threshold:
+				want++
+			default:
+				below++
+			}
+		}
+	}
+	if sum.Boxes != want || below == 0 {
+		t.Errorf("%d boxes written, want the %d at or over %v (%d under)", sum.Boxes, want, threshold, below)
+	}
+	for _, l := range readLines(t, dir) {
+		for _, g := range l.Grounding.Regions {
+			n := len(boxes(t, g.BBox))
+			if len(g.ClipScores) != n {
+				t.Errorf("%s: %d clip scores for %d boxes", l.Key, len(g.ClipScores), n)
+			}
+			for _, v := range g.ClipScores {
+				if v < float64(threshold) {
+					t.Errorf("%s: clip score %v under %v", l.Key, v, threshold)
+				}
+			}
 		}
 	}
 }

@@ -81,6 +81,13 @@ type Stats struct {
 	// ScoresOutOfRange counts boxes whose score is NaN or outside [0, 1];
 	// they are in no Scores bin.
 	ScoresOutOfRange int64 `json:"scores_out_of_range"`
+	// ClipScored counts the boxes with a CLIP region-text score
+	// (schemas.Box.ClipScore); ClipScoreMean, ClipScoreMin and
+	// ClipScoreMax summarise those scores.
+	ClipScored    int64   `json:"clip_scored"`
+	ClipScoreMean float64 `json:"clip_score_mean"`
+	ClipScoreMin  float64 `json:"clip_score_min"`
+	ClipScoreMax  float64 `json:"clip_score_max"`
 	// DistinctPhrases is the number of distinct lower-cased phrases.
 	DistinctPhrases int `json:"distinct_phrases"`
 	// TopPhrases are the TopPhrases most frequent lower-cased, trimmed
@@ -139,6 +146,7 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 	perImage := make([]int64, len(BoxBins))
 	scores := make([]int64, ScoreBins)
 	phrases := map[string]int64{}
+	var clipSum float64
 	err = report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
 		s.Rows++
 		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
@@ -155,9 +163,23 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 				s.ScoresOutOfRange++
 			}
 			phrases[report.NormalisePhrase(b.Phrase)]++
+			if c := b.ClipScore; c != nil && !math.IsNaN(float64(*c)) {
+				v := float64(*c)
+				if s.ClipScored == 0 || v < s.ClipScoreMin {
+					s.ClipScoreMin = v
+				}
+				if s.ClipScored == 0 || v > s.ClipScoreMax {
+					s.ClipScoreMax = v
+				}
+				s.ClipScored++
+				clipSum += v
+			}
 		}
 		return nil
 	})
+	if s.ClipScored > 0 {
+		s.ClipScoreMean = clipSum / float64(s.ClipScored)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
@@ -246,6 +268,9 @@ func (s *Stats) Text() string {
 	fmt.Fprintf(tw, "labelled images (rows)\t%d\n", s.Rows)
 	fmt.Fprintf(tw, "images with >= 1 box\t%d (%s)\n", s.ImagesWithBoxes, percent(s.ImagesWithBoxes, s.Rows))
 	fmt.Fprintf(tw, "boxes\t%d (%s per image)\n", s.Boxes, ratio(s.Boxes, s.Rows))
+	if s.ClipScored > 0 {
+		fmt.Fprintf(tw, "clip scores\t%d boxes: mean %.3f, min %.3f, max %.3f\n", s.ClipScored, s.ClipScoreMean, s.ClipScoreMin, s.ClipScoreMax)
+	}
 	fmt.Fprintf(tw, "distinct phrases\t%d\n", s.DistinctPhrases)
 	fmt.Fprintf(tw, "rejected inputs\t%d\n", s.Rejected)
 	tw.Flush()

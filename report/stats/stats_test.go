@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -152,10 +153,26 @@ func TestCompute(t *testing.T) {
 				t.Error("manifest reported for a folder without one")
 			}
 
+			// CLIP scores: every teacher box of testout has one
+			var clipN int64
+			var clipSum float64
+			for _, r := range labels {
+				for _, b := range r.Boxes {
+					if b.ClipScore != nil {
+						clipN++
+						clipSum += float64(*b.ClipScore)
+					}
+				}
+			}
+			if got.ClipScored != clipN || clipN == 0 || math.Abs(got.ClipScoreMean-clipSum/float64(clipN)) > 1e-9 {
+				t.Errorf("clip scores: %d, mean %v; want %d, mean %v", got.ClipScored, got.ClipScoreMean, clipN, clipSum/float64(clipN))
+			}
+
 			text := got.Text()
 			for _, want := range []string{
 				fmt.Sprintf("labelled images (rows)  %d", len(labels)),
 				fmt.Sprintf("boxes                   %d", boxes),
+				fmt.Sprintf("clip scores             %d boxes: mean %.3f", clipN, clipSum/float64(clipN)),
 				"boxes per image", "box scores", "top phrases", "rejected by reason", "empty caption",
 			} {
 				if !strings.Contains(text, want) {

@@ -162,6 +162,7 @@ func row(t testing.TB, shard string, i int, p sampleset.Pair, opts Options, miss
 			LabelID:   -1,
 			CharStart: -1, CharEnd: -1,
 			Embedding: []float32{0.6, 0.8},
+			ClipScore: new(float32(20+5*j) / 100),
 		}
 		if opts.Vocabulary {
 			kind := o.Name[strings.LastIndex(o.Name, " ")+1:]
