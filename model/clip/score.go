@@ -22,10 +22,11 @@ func ScorePrompt(phrase string, labelID int32) string {
 	return Prompt(PhrasePrompt, phrase)
 }
 
-// maxCachedTexts bounds a Scorer's cache of text embeddings; when full it
-// starts again empty (captions repeat their phrases, and a vocabulary's
-// names fit many times over).
-const maxCachedTexts = 1 << 16
+// maxCachedTexts bounds a Scorer's cache of text embeddings (16 MB at
+// ViT-B's 512 dimensions); when full it starts again empty. Captions
+// repeat their common phrases, and an LVIS vocabulary (1,203 names) fits
+// whole.
+const maxCachedTexts = 8192
 
 // Scorer gives boxes their CLIP region-text score: the cosine similarity
 // of a box's region embedding and the text embedding of its phrase in a
