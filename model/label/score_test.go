@@ -33,8 +33,8 @@ func TestClipScores(t *testing.T) {
 	pairs[0].Proposals = [][4]float32{{1, 1, 30, 30}}
 	vocab := []string{"red square", "blue circle", "apple"}
 	for _, tt := range []struct {
-		name   string
-		opts   Options
+		name     string
+		opts     Options
 		template string
 	}{
 		{name: "captions", opts: Options{Scorer: clip.NewScorer(text)}, template: "a photo of {}."},
