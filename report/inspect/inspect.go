@@ -504,6 +504,7 @@ type pageBox struct {
 	Swatch  template.CSS
 	Phrase  string
 	Score   string
+	Clip    string
 	LabelID int32
 	Span    string
 	XYXY    string
@@ -539,8 +540,8 @@ code { font-size: 0.9em; }
 {{if .Reason}}<tr><th>image</th><td class="missing">unavailable: {{.Reason}}</td></tr>{{end}}
 </table>
 {{if .Boxes}}<table>
-<tr><th></th><th>phrase</th><th>score</th><th>label_id</th><th>chars</th><th>x1, y1, x2, y2</th></tr>
-{{range .Boxes}}<tr><td><span class="swatch" style="background: {{.Swatch}}"></span></td><td>{{.Phrase}}</td><td class="num">{{.Score}}</td><td class="num">{{.LabelID}}</td><td class="num">{{.Span}}</td><td class="num">{{.XYXY}}</td></tr>
+<tr><th></th><th>phrase</th><th>score</th><th>clip score</th><th>label_id</th><th>chars</th><th>x1, y1, x2, y2</th></tr>
+{{range .Boxes}}<tr><td><span class="swatch" style="background: {{.Swatch}}"></span></td><td>{{.Phrase}}</td><td class="num">{{.Score}}</td><td class="num">{{.Clip}}</td><td class="num">{{.LabelID}}</td><td class="num">{{.Span}}</td><td class="num">{{.XYXY}}</td></tr>
 {{end}}</table>{{else}}<p>no boxes</p>{{end}}
 {{end}}
 </body>
@@ -565,8 +566,12 @@ func renderHTML(out string, cells []cell, total int64, s settings, sheet []byte)
 				Swatch:  template.CSS(fmt.Sprintf("#%02x%02x%02x", col.R, col.G, col.B)),
 				Phrase:  b.Phrase,
 				Score:   fmt.Sprintf("%.3f", b.Score),
+				Clip:    "-",
 				LabelID: b.LabelID,
 				Span:    "-",
+			}
+			if b.ClipScore != nil {
+				pb.Clip = fmt.Sprintf("%.3f", *b.ClipScore)
 			}
 			if b.CharStart >= 0 && b.CharEnd >= b.CharStart {
 				pb.Span = fmt.Sprintf("%d–%d", b.CharStart, b.CharEnd)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html"
 	"image"
 	"image/color"
@@ -169,6 +170,14 @@ func TestSheet(t *testing.T) {
 			}
 			if n := bytes.Count(page, []byte("<h2>")); n != tt.cells {
 				t.Errorf("html has %d image sections, want %d", n, tt.cells)
+			}
+			// Each drawn box's CLIP score is in its table row.
+			for _, key := range keys {
+				for _, b := range rows[key].Boxes {
+					if b.ClipScore != nil && !bytes.Contains(page, []byte(fmt.Sprintf(`<td class="num">%.3f</td><td class="num">%.3f</td>`, b.Score, *b.ClipScore))) {
+						t.Errorf("%s: html lacks box %q's clip score %.3f", key, b.Phrase, *b.ClipScore)
+					}
+				}
 			}
 		})
 	}
