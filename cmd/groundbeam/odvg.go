@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 
 	"github.com/groundbeam/groundbeam/pipelines/label"
 	"github.com/groundbeam/groundbeam/pipelines/vocab"
@@ -20,17 +21,18 @@ func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlags("export odvg", "OUT --out DIR [flags]", `  groundbeam export odvg demo-out/out --out odvg --images
   groundbeam export odvg gs://bucket/lvis-run --out odvg --vocab lvis.txt --min-score 0.4`, stderr)
 	applyS3 := addS3Flags(fs)
-	dst := fs.String("out", "odvg", "folder to write: one .jsonl per labels file (and label_map.json, images/)")
+	dst := fs.String("out", "odvg", "folder to write, local, gs:// or s3://: one .jsonl per labels file (and label_map.json, images/)")
 	mode := fs.String("mode", "auto", "grounding (caption phrases), detection (class ids and a label map), or auto: from the run's settings")
 	names := fs.String("vocab", "", "detection: the vocabulary file the run was labelled with, for the label map (checked against the run's settings)")
 	minScore := fs.Float64("min-score", 0, "leave out boxes scoring below this")
 	minClip := fs.Float64("min-clip-score", math.NaN(), "leave out boxes whose CLIP region-text score (boxes.clip_score) is below this, or missing")
 	images := fs.Bool("images", false, "also write every image into DIR/images/ under its line's filename")
+	workers := fs.Int("workers", runtime.NumCPU(), "labels files exported at once")
 	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
 	}
-	opts := odvg.Options{MinScore: float32(*minScore), Images: *images}
+	opts := odvg.Options{MinScore: float32(*minScore), Images: *images, Workers: *workers}
 	if !math.IsNaN(*minClip) {
 		opts.MinClipScore = new(float32(*minClip))
 	}

@@ -84,6 +84,10 @@ func BenchmarkExport(b *testing.B) {
 			_, err := odvg.Export(ctx, out, b.TempDir(), odvg.Options{Mode: odvg.Grounding})
 			return err
 		}},
+		{"odvg-2-workers", func() error {
+			_, err := odvg.Export(ctx, out, b.TempDir(), odvg.Options{Mode: odvg.Grounding, Workers: 2})
+			return err
+		}},
 		{"coco", func() error {
 			_, err := coco.Export(ctx, out, io.Discard, coco.Options{})
 			return err

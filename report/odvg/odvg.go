@@ -20,15 +20,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/sink"
 )
 
 // Mode says whether the lines are grounding or detection annotations.
@@ -91,6 +93,8 @@ type Options struct {
 	// under its line's filename; an image that cannot be read leaves its
 	// line out (Summary.Unreadable).
 	Images bool
+	// Workers is how many labels files are exported at once (at least 1).
+	Workers int
 }
 
 // Summary counts what Export wrote and what it left out.
@@ -152,9 +156,10 @@ type instance struct {
 }
 
 // Export writes the labels under out (the files its manifest lists, local,
-// gs:// or s3://) into the local folder dir as ODVG: dir/<labels file
-// name>.jsonl per labels file, lines in row order, and in Detection mode
-// dir/label_map.json. Each file is written under a temporary name and
+// gs:// or s3://) as ODVG into the folder dir (local, gs:// or s3://):
+// dir/<labels file name>.jsonl per labels file, lines in row order, and in
+// Detection mode dir/label_map.json. Options.Workers labels files are
+// exported at once. Each file is written under a temporary name and
 // renamed when complete. The same folder always gives the same bytes.
 func Export(ctx context.Context, out, dir string, opts Options) (Summary, error) {
 	var sum Summary
@@ -165,24 +170,36 @@ func Export(ctx context.Context, out, dir string, opts Options) (Summary, error)
 	if err != nil {
 		return sum, fmt.Errorf("odvg: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir = strings.TrimRight(dir, "/")
+	results := make([]fileResult, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(opts.Workers, 1))
+	for i, f := range files {
+		g.Go(func() error {
+			var err error
+			results[i], err = exportFile(gctx, f, dir, opts)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return sum, fmt.Errorf("odvg: %w", err)
 	}
 	seen := map[int32]string{} // label id -> the first name a box gave it
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+	for _, r := range results {
+		sum.Files = append(sum.Files, r.dst)
+		sum.Lines += r.sum.Lines
+		sum.Boxes += r.sum.Boxes
+		sum.Unsized += r.sum.Unsized
+		sum.Unreadable += r.sum.Unreadable
+		sum.SkippedBoxes += r.sum.SkippedBoxes
+		if sum.FirstUnreadable == "" {
+			sum.FirstUnreadable = r.sum.FirstUnreadable
 		}
-		name := strings.TrimSuffix(path.Base(f), ".parquet")
-		lines, err := exportFile(ctx, f, name, dir, opts, seen, &sum)
-		if err != nil {
-			return sum, fmt.Errorf("odvg: %w", err)
+		for id, n := range r.seen {
+			if _, ok := seen[id]; !ok {
+				seen[id] = n
+			}
 		}
-		dst := filepath.Join(dir, name+".jsonl")
-		if err := writeLines(dst, lines); err != nil {
-			return sum, fmt.Errorf("odvg: %w", err)
-		}
-		sum.Files = append(sum.Files, dst)
 	}
 	if opts.Mode == Detection {
 		labels := map[int32]string{}
@@ -196,12 +213,20 @@ func Export(ctx context.Context, out, dir string, opts Options) (Summary, error)
 		if err != nil {
 			return sum, fmt.Errorf("odvg: %w", err)
 		}
-		if err := writeFile(filepath.Join(dir, LabelMapFile), raw); err != nil {
+		if err := put(ctx, nil, report.Join(dir, LabelMapFile), raw); err != nil {
 			return sum, fmt.Errorf("odvg: %w", err)
 		}
 		sum.LabelMap = len(labels)
 	}
 	return sum, nil
+}
+
+// fileResult is one labels file's export: where its lines went, its
+// counts, and the first name each label id had in it.
+type fileResult struct {
+	dst  string
+	sum  Summary
+	seen map[int32]string
 }
 
 // labelMap writes {"id": "name", ...} with the ids in numeric order.
@@ -227,45 +252,60 @@ func labelMap(labels map[int32]string) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// exportFile turns one labels file's rows into lines, writing their images
-// first when asked.
-func exportFile(ctx context.Context, file, name, dir string, opts Options, seen map[int32]string, sum *Summary) ([]line, error) {
+// exportFile writes one labels file's lines, and their images first
+// when asked.
+func exportFile(ctx context.Context, file, dir string, opts Options) (fileResult, error) {
+	name := strings.TrimSuffix(path.Base(file), ".parquet")
+	res := fileResult{dst: report.Join(dir, name+".jsonl"), seen: map[int32]string{}}
+	fs, err := filesystem.New(ctx, res.dst)
+	if err != nil {
+		return res, fmt.Errorf("output %s: %w", dir, err)
+	}
+	defer fs.Close()
 	var lines []line
 	used := map[string]bool{}
-	err := report.ScanLabelsFile(ctx, file, func(r schemas.LabelRow) error {
+	err = report.ScanLabelsFile(ctx, file, func(r schemas.LabelRow) error {
 		if !report.Sized(r) {
-			sum.Unsized++
+			res.sum.Unsized++
 			return nil
 		}
 		l := line{Filename: name + "/" + fileName(r, used), Height: r.Height, Width: r.Width, Key: r.Key, Source: r.Source}
 		boxes := report.TeacherBoxes(r.Boxes) // proposals are not labels
 		if opts.Mode == Grounding {
-			l.Grounding = groundingOf(r, boxes, opts, sum)
+			l.Grounding = groundingOf(r, boxes, opts, &res.sum)
 		} else {
-			l.Detection = detectionOf(r, boxes, opts, seen, sum)
+			l.Detection = detectionOf(r, boxes, opts, res.seen, &res.sum)
 		}
 		lines = append(lines, l)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	if opts.Images {
-		if lines, err = writeImages(ctx, dir, lines, sum); err != nil {
-			return nil, err
+		if lines, err = writeImages(ctx, fs, dir, lines, &res.sum); err != nil {
+			return res, err
 		}
 	}
 	for _, l := range lines {
-		sum.Lines++
+		res.sum.Lines++
 		if l.Grounding != nil {
 			for _, g := range l.Grounding.Regions {
-				sum.Boxes += len(g.BBox)
+				res.sum.Boxes += len(g.BBox)
 			}
 		} else {
-			sum.Boxes += len(l.Detection.Instances)
+			res.sum.Boxes += len(l.Detection.Instances)
 		}
 	}
-	return lines, nil
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			return res, fmt.Errorf("write %s: %w", res.dst, err)
+		}
+	}
+	return res, put(ctx, fs, res.dst, b.Bytes())
 }
 
 // groundingOf groups a row's boxes by phrase span, in the order of each
@@ -362,7 +402,7 @@ func fileName(r schemas.LabelRow, used map[string]bool) string {
 
 // writeImages writes each line's image under dir/images and returns the
 // lines whose image was written.
-func writeImages(ctx context.Context, dir string, lines []line, sum *Summary) ([]line, error) {
+func writeImages(ctx context.Context, fs filesystem.Interface, dir string, lines []line, sum *Summary) ([]line, error) {
 	sources := make([]string, len(lines))
 	for i, l := range lines {
 		sources[i] = l.Source
@@ -376,11 +416,7 @@ func writeImages(ctx context.Context, dir string, lines []line, sum *Summary) ([
 			}
 			return nil
 		}
-		dst := filepath.Join(dir, ImagesDir, filepath.FromSlash(lines[i].Filename))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := writeFile(dst, data); err != nil {
+		if err := put(ctx, fs, report.Join(report.Join(dir, ImagesDir), lines[i].Filename), data); err != nil {
 			return err
 		}
 		ok[i] = true
@@ -398,30 +434,18 @@ func writeImages(ctx context.Context, dir string, lines []line, sum *Summary) ([
 	return kept, nil
 }
 
-// writeLines writes one JSON object per line to dst, through a temporary
-// name.
-func writeLines(dst string, lines []line) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	for _, l := range lines {
-		if err := enc.Encode(l); err != nil {
-			return fmt.Errorf("write %s: %w", dst, err)
+// put writes data to name through a temporary name (sink.WriteAtomic),
+// on fs, or on a file system opened for it when fs is nil.
+func put(ctx context.Context, fs filesystem.Interface, name string, data []byte) error {
+	if fs == nil {
+		var err error
+		if fs, err = filesystem.New(ctx, name); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
 		}
+		defer fs.Close()
 	}
-	return writeFile(dst, b.Bytes())
-}
-
-// writeFile writes data to dst through a temporary name.
-func writeFile(dst string, data []byte) error {
-	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst))
-	err := os.WriteFile(tmp, data, 0o644)
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", dst, err)
+	if err := sink.WriteAtomic(ctx, fs, name, data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }

@@ -5,11 +5,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+
+	"github.com/groundbeam/groundbeam/internal/testenv"
 	"github.com/groundbeam/groundbeam/report/internal/testout"
 	"github.com/groundbeam/groundbeam/report/odvg"
 )
@@ -262,5 +266,50 @@ func TestMinClipScore(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExportToGCS exports with several workers into a bucket: the same
+// bytes, file for file, as one worker into a local folder, images
+// included.
+func TestExportToGCS(t *testing.T) {
+	c := testout.Build(t, testout.Options{Pairs: 12, Vocabulary: true, Manifest: true})
+	ctx := context.Background()
+	local := t.TempDir()
+	if _, err := odvg.Export(ctx, c.Out, local, odvg.Options{Mode: odvg.Detection, Images: true, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.GCS(t)
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "out"})
+	sum, err := odvg.Export(ctx, c.Out, "gs://out/odvg/", odvg.Options{Mode: odvg.Detection, Images: true, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Files) != 2 || sum.Files[0] != "gs://out/odvg/shard-00000.jsonl" {
+		t.Errorf("files %v", sum.Files)
+	}
+	var n int
+	err = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(local, p)
+		want, _ := os.ReadFile(p)
+		obj, err := srv.GetObject("out", "odvg/"+filepath.ToSlash(rel))
+		if err != nil {
+			t.Errorf("%s not in the bucket: %v", rel, err)
+			return nil
+		}
+		if !bytes.Equal(obj.Content, want) {
+			t.Errorf("%s differs between the local and the bucket export", rel)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2+1+len(c.Labels) { // two .jsonl, the label map, the images
+		t.Errorf("%d files compared, want %d", n, 3+len(c.Labels))
 	}
 }
