@@ -145,6 +145,7 @@ func TestReportCommands(t *testing.T) {
 		file   string
 	}{
 		{"stats", []string{"stats", out, "--chart", filepath.Join(dir, "chart.png")}, "6", filepath.Join(dir, "chart.png")},
+		{"stats as JSON", []string{"stats", out, "--json"}, `"rows": 6,`, ""},
 		{"inspect", []string{"inspect", out, "--n", "4", "--out", sheet}, "contact sheet: " + sheet, filepath.Join(dir, "sheet.html")},
 		{"export coco", []string{"export", "coco", out, "--out", instances}, "6 images", instances},
 		{"export odvg", []string{"export", "odvg", out, "--out", filepath.Join(dir, "odvg"), "--images"}, "6 images",
@@ -158,6 +159,20 @@ func TestReportCommands(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), tt.stdout) {
 				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdout)
+			}
+			if tt.file == "" { // the output is stdout: one JSON object
+				var v struct {
+					Rows     int64 `json:"rows"`
+					Manifest struct {
+						Totals struct {
+							Labelled int64 `json:"labelled"`
+						} `json:"totals"`
+					} `json:"manifest"`
+				}
+				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v.Rows != 6 || v.Manifest.Totals.Labelled != 6 {
+					t.Errorf("stats --json: %+v, %v", v, err)
+				}
+				return
 			}
 			if st, err := os.Stat(tt.file); err != nil || st.Size() == 0 {
 				t.Errorf("%s not written: %v", tt.file, err)

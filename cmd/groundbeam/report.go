@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("stats", "OUT [flags]", "  groundbeam stats demo-out/out\n  groundbeam stats gs://bucket/corpus --chart stats.png", stderr)
 	applyS3 := addS3Flags(fs)
 	chart := fs.String("chart", "", "also write the histograms as a PNG chart here")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object instead of text (with the manifest, when there is one)")
 	out, err := parseOut(fs, args, applyS3)
 	if err != nil {
 		return err
@@ -54,7 +56,15 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, s.Text())
+	if *asJSON {
+		raw, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", raw)
+	} else {
+		fmt.Fprint(stdout, s.Text())
+	}
 	if *chart != "" {
 		png, err := s.Chart()
 		if err != nil {
@@ -63,7 +73,9 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := os.WriteFile(*chart, png, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "chart: %s\n", *chart)
+		if !*asJSON {
+			fmt.Fprintf(stdout, "chart: %s\n", *chart)
+		}
 	}
 	return nil
 }
