@@ -16,13 +16,14 @@ import (
 )
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "OUT [flags]", "  groundbeam inspect demo-out/out --n 16 --out sheet.png\n  groundbeam inspect gs://bucket/corpus --n 64 --seed 7 --out sample.png", stderr)
+	fs := newFlags("inspect", "OUT [flags]", "  groundbeam inspect demo-out/out --n 16 --out sheet.png\n  groundbeam inspect gs://bucket/corpus --n 64 --seed 7 --files 4 --out sample.png", stderr)
 	applyS3 := addS3Flags(fs)
 	var o inspect.Options
 	fs.IntVar(&o.N, "n", inspect.DefaultN, "images on the sheet")
 	fs.IntVar(&o.Columns, "columns", 0, "columns (0: about square)")
 	fs.IntVar(&o.Thumb, "thumb", inspect.DefaultThumb, "cell size in pixels")
 	fs.Uint64Var(&o.Seed, "seed", 0, "0: the first N rows by key; otherwise a repeatable random sample")
+	fs.IntVar(&o.Files, "files", 0, "read only this many labels files (chosen by --seed like the rows), for a quick look at a large corpus; 0: all")
 	sheet := fs.String("out", "sheet.png", "contact sheet PNG; an HTML page is written beside it")
 	out, err := parseOut(fs, args, applyS3)
 	if err != nil {

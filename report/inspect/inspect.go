@@ -19,6 +19,7 @@ import (
 	_ "image/jpeg" // decode jpeg sources
 	"image/png"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -85,6 +86,11 @@ type Options struct {
 	// rows whose hash of (Seed, key, source) is smallest: a pseudo-random
 	// sample that is the same for the same seed and output.
 	Seed uint64
+	// Files, when above 0, reads at most that many labels files and
+	// selects among their rows only: the first files by name with Seed 0,
+	// else those whose hash of (Seed, name) is smallest. A quick look at
+	// a corpus of many shards reads a few of them instead of all.
+	Files int
 }
 
 // palette holds the box colours: saturated, far apart, none grey.
@@ -120,15 +126,21 @@ func Colour(phrase string) color.RGBA {
 type settings struct {
 	n, cols, thumb int
 	seed           uint64
+	files          int
+	// from says which files the rows were selected from, when not all
+	// (", from 2 of 41408 files").
+	from string
 }
 
 func resolve(opts Options) (settings, error) {
-	s := settings{n: opts.N, cols: opts.Columns, thumb: opts.Thumb, seed: opts.Seed}
+	s := settings{n: opts.N, cols: opts.Columns, thumb: opts.Thumb, seed: opts.Seed, files: opts.Files}
 	switch {
 	case s.n < 0 || s.n > MaxN:
 		return s, fmt.Errorf("inspect: n %d out of range 1..%d", s.n, MaxN)
 	case s.cols < 0:
 		return s, fmt.Errorf("inspect: negative columns %d", s.cols)
+	case s.files < 0:
+		return s, fmt.Errorf("inspect: negative files %d", s.files)
 	case s.thumb != 0 && (s.thumb < MinThumb || s.thumb > MaxThumb):
 		return s, fmt.Errorf("inspect: thumb %d out of range %d..%d", s.thumb, MinThumb, MaxThumb)
 	}
@@ -161,23 +173,52 @@ func (s settings) hashOf(r schemas.LabelRow) uint64 {
 	if s.seed == 0 {
 		return 0
 	}
+	return seedHash(s.seed, r.Key, r.Source)
+}
+
+// seedHash hashes the seed and parts (each but the last followed by a 0
+// byte), the order of a seeded sample.
+func seedHash(seed uint64, parts ...string) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
 	for i := range b {
-		b[i] = byte(s.seed >> (8 * i))
+		b[i] = byte(seed >> (8 * i))
 	}
 	h.Write(b[:])
-	h.Write([]byte(r.Key))
-	h.Write([]byte{0})
-	h.Write([]byte(r.Source))
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(p))
+	}
 	return h.Sum64()
 }
 
+// pickFiles returns the labels files to read: all, or s.files of them.
+func pickFiles(ctx context.Context, out string, s *settings) ([]string, error) {
+	files, err := report.Files(ctx, out, report.LabelsTable)
+	if err != nil || s.files == 0 || len(files) <= s.files {
+		return files, err
+	}
+	picked := slices.Clone(files)
+	if s.seed != 0 {
+		sort.SliceStable(picked, func(i, j int) bool { return seedHash(s.seed, picked[i]) < seedHash(s.seed, picked[j]) })
+	}
+	picked = picked[:s.files]
+	sort.Strings(picked)
+	s.from = fmt.Sprintf(", from %d of %d files", len(picked), len(files))
+	return picked, nil
+}
+
 // selectRows streams the labels and keeps the first n rows in order.
-func selectRows(ctx context.Context, out string, s settings) ([]schemas.LabelRow, int64, error) {
+func selectRows(ctx context.Context, out string, s *settings) ([]schemas.LabelRow, int64, error) {
 	var kept []entry
 	var total int64
-	err := report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
+	files, err := pickFiles(ctx, out, s)
+	if err != nil {
+		return nil, 0, fmt.Errorf("inspect: %w", err)
+	}
+	visit := func(r schemas.LabelRow) error {
 		total++
 		e := entry{hash: s.hashOf(r), row: r}
 		i := sort.Search(len(kept), func(i int) bool { return s.less(e, kept[i]) })
@@ -192,9 +233,11 @@ func selectRows(ctx context.Context, out string, s settings) ([]schemas.LabelRow
 			kept = kept[:s.n]
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("inspect: %w", err)
+	}
+	for _, f := range files {
+		if err := report.ScanLabelsFile(ctx, f, visit); err != nil {
+			return nil, 0, fmt.Errorf("inspect: %w", err)
+		}
 	}
 	rows := make([]schemas.LabelRow, len(kept))
 	for i, e := range kept {
@@ -224,7 +267,7 @@ func Sheet(ctx context.Context, out string, opts Options) (pngBytes []byte, html
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, total, err := selectRows(ctx, out, s)
+	rows, total, err := selectRows(ctx, out, &s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -368,7 +411,7 @@ func draw(out string, cells []cell, total int64, s settings) *image.RGBA {
 	if s.seed != 0 {
 		order = fmt.Sprintf(", sampled with seed %d", s.seed)
 	}
-	title := fmt.Sprintf(headerFmt, out, len(cells), total, order)
+	title := fmt.Sprintf(headerFmt, out, len(cells), total, order+s.from)
 	canvas.Text(sheet, pad, pad, canvas.Truncate(title, (sheet.Bounds().Dx()-2*pad)/canvas.CharW), textColour)
 	chars := s.thumb / canvas.CharW
 	for i, c := range cells {
@@ -557,6 +600,7 @@ func renderHTML(out string, cells []cell, total int64, s settings, sheet []byte)
 	if s.seed != 0 {
 		p.Sampled = fmt.Sprintf("sampled with seed %d", s.seed)
 	}
+	p.Sampled += s.from
 	for _, c := range cells {
 		pi := pageImage{Key: c.row.Key, Source: c.row.Source, Caption: c.row.Caption, Reason: c.reason,
 			Width: c.row.Width, Height: c.row.Height}

@@ -200,7 +200,7 @@ func TestSelection(t *testing.T) {
 	c := testout.Build(t, testout.Options{Pairs: 12})
 	ctx := context.Background()
 	s, _ := resolve(Options{N: 5})
-	rows, total, err := selectRows(ctx, c.Out, s)
+	rows, total, err := selectRows(ctx, c.Out, &s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestSelection(t *testing.T) {
 	}
 	seeded := func(seed uint64) string {
 		s, _ := resolve(Options{N: 5, Seed: seed})
-		rows, _, err := selectRows(ctx, c.Out, s)
+		rows, _, err := selectRows(ctx, c.Out, &s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,6 +236,49 @@ func TestSelection(t *testing.T) {
 	}
 	if seeded(3) == seeded(4) && seeded(4) == seeded(5) {
 		t.Errorf("seeds 3, 4 and 5 all chose %s", seeded(3))
+	}
+
+	// Files: the rows of one file only, the first by name without a
+	// seed, the same one for the same seed, and other seeds reach the
+	// other file.
+	shardOf := map[string]string{}
+	for _, r := range c.Labels {
+		shardOf[r.Key] = r.Shard
+	}
+	fromFiles := func(seed uint64) (string, int64, string) {
+		s, _ := resolve(Options{N: 20, Seed: seed, Files: 1})
+		rows, total, err := selectRows(ctx, c.Out, &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards := map[string]bool{}
+		for _, r := range rows {
+			shards[shardOf[r.Key]] = true
+		}
+		if len(shards) != 1 || int64(len(rows)) != total || s.from != ", from 1 of 2 files" {
+			t.Fatalf("seed %d: %d rows of %d read, from shards %v (%q)", seed, len(rows), total, shards, s.from)
+		}
+		for sh := range shards {
+			return sh, total, s.from
+		}
+		return "", 0, ""
+	}
+	first, total1, _ := fromFiles(0)
+	if !strings.HasSuffix(first, "shard-00000.tar") || total1 != int64(len(c.Labels)/2) {
+		t.Errorf("no seed: rows from %s (%d), want the first file's %d", first, total1, len(c.Labels)/2)
+	}
+	a3, _, _ := fromFiles(3)
+	b3, _, _ := fromFiles(3)
+	if a3 != b3 {
+		t.Errorf("seed 3 picked %s, then %s", a3, b3)
+	}
+	picked := map[string]bool{}
+	for seed := uint64(1); seed <= 8; seed++ {
+		sh, _, _ := fromFiles(seed)
+		picked[sh] = true
+	}
+	if len(picked) != 2 {
+		t.Errorf("seeds 1..8 all picked %v", picked)
 	}
 }
 
