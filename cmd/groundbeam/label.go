@@ -74,6 +74,7 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	teacherBoxes := fs.Bool("teacher-boxes", true, "keep and embed the teacher's boxes (false: only --proposals)")
 	fs.StringVar(&cfg.EmbeddingDType, "embedding-dtype", "float32", "how region embeddings are stored: float32 (boxes.embedding) or float16 (boxes.embedding_f16)")
 	fs.BoolVar(&cfg.ClipScore, "clip-score", true, "give every teacher box its CLIP region-text score (boxes.clip_score) with the CLIP bundle's text tower")
+	dryRun := fs.Bool("dry-run", false, "check everything (models, input, output, settings, --resume) and print the plan, without running or writing")
 	applyBeam := addBeamFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -140,6 +141,14 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := applyBeam(); err != nil {
 		return err
 	}
+	if *dryRun {
+		plan, err := label.Check(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		printPlan(stdout, plan, cfg)
+		return nil
+	}
 	pipe, plan, err := label.Build(ctx, cfg)
 	if err != nil {
 		return err
@@ -162,6 +171,23 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "manifest: %s/_manifest.json\n", cfg.Output)
 	printMetrics(stdout, res.Metrics)
 	return nil
+}
+
+// printPlan says what a label run would do.
+func printPlan(w io.Writer, plan label.Plan, cfg label.Config) {
+	fmt.Fprintf(w, "would label %d shards into %s", len(plan.Shards), cfg.Output)
+	if cfg.Resume {
+		fmt.Fprint(w, ", resuming (its settings match)")
+	}
+	fmt.Fprintln(w)
+	for i, s := range plan.Shards {
+		if i == 3 && len(plan.Shards) > 4 {
+			fmt.Fprintf(w, "  ... %d more\n  %s\n", len(plan.Shards)-4, plan.Shards[len(plan.Shards)-1])
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	fmt.Fprintf(w, "teacher %s, clip %s\nsettings %s: %s\n", plan.Teacher, plan.CLIP, plan.Settings.Hash, plan.Settings.JSON)
 }
 
 // parseScales reads "1,1.5" as crop enlargements.

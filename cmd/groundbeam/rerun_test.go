@@ -14,9 +14,10 @@ import (
 
 // TestRerunIntoSameOutput runs label into one folder several times, as a
 // user does: a --resume with other settings is refused and changes
-// nothing; one with the same settings skips what is committed; a run that
-// starts over with fewer shards leaves the earlier run's files in place,
-// and stats and export read only the new run's.
+// nothing, and so is its --dry-run; a dry run of a good resume prints the
+// plan and changes nothing; a resume with the same settings skips what is
+// committed; a run that starts over with fewer shards leaves the earlier
+// run's files in place, and stats and export read only the new run's.
 func TestRerunIntoSameOutput(t *testing.T) {
 	lib := testenv.ORTLib(t)
 	teacher, clip := testenv.Bundles(t, nil)
@@ -48,6 +49,15 @@ func TestRerunIntoSameOutput(t *testing.T) {
 			check: func(t *testing.T) {
 				if manifest() != first {
 					t.Error("the refused run changed the manifest")
+				}
+			}},
+		{name: "dry run of a resume with another threshold", args: label("*.tar", "--resume", "--score-threshold", "0.5", "--dry-run"), code: 1,
+			stderr: []string{"params.score_threshold was 0.3, is now 0.5"}},
+		{name: "dry run of a resume", args: label("*.tar", "--resume", "--dry-run"),
+			stdout: []string{"would label 2 shards", "resuming (its settings match)", `"score_threshold":0.3`},
+			check: func(t *testing.T) {
+				if manifest() != first {
+					t.Error("the dry run changed the manifest")
 				}
 			}},
 		{name: "resume with the same settings", args: label("*.tar", "--resume"),

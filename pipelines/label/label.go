@@ -83,89 +83,42 @@ const (
 	DTypeFloat16 = "float16"
 )
 
-// Plan is what Build found: the shards and the models' identities.
+// Plan is what Check found: the shards, the models' identities and the
+// run's settings.
 type Plan struct {
-	Shards  []string
-	Teacher string
-	CLIP    string
+	Shards   []string
+	Teacher  string
+	CLIP     string
+	Settings sink.Settings
+	// DecodeMinShort is the shorter side JPEGs may be decoded down to
+	// (the teacher's input size).
+	DecodeMinShort int
 }
 
-// Build validates cfg where the pipeline is launched (the ONNX Runtime
-// library, both bundles, the input) and returns the pipeline.
+// Build checks cfg where the pipeline is launched (Check), readies the
+// output folder for the run (sink.Prepare: settings, old markers and
+// manifest; the work file) and returns the pipeline.
 func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
-	var plan Plan
-	if cfg.Output == "" {
-		return nil, plan, errors.New("no --output given")
-	}
-	if _, err := ort.FindLibrary(cfg.OrtLib); err != nil {
-		return nil, plan, err
-	}
-	tb, err := bundle.Load(cfg.Teacher, bundle.KindGrounding)
-	if err != nil {
-		return nil, plan, fmt.Errorf("teacher: %w", err)
-	}
-	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
-	if err != nil {
-		return nil, plan, fmt.Errorf("clip: %w", err)
-	}
-	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
-		return nil, plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
-	}
-	shards, err := source.Expand(ctx, cfg.Input)
+	plan, err := Check(ctx, cfg)
 	if err != nil {
 		return nil, plan, err
-	}
-	plan = Plan{Shards: shards, Teacher: tb.Identity, CLIP: cb.Identity}
-	params := glip.DefaultParams()
-	if cfg.Params != nil {
-		params = *cfg.Params
-	}
-	if err := params.Validate(); err != nil {
-		return nil, plan, err
-	}
-	for i, n := range cfg.Vocab {
-		if strings.TrimSpace(n) == "" {
-			return nil, plan, fmt.Errorf("vocabulary name %d is empty", i)
-		}
-	}
-	switch cfg.EmbeddingDType {
-	case "", DTypeFloat32, DTypeFloat16:
-	default:
-		return nil, plan, fmt.Errorf("embedding dtype %q: want float32 or float16", cfg.EmbeddingDType)
-	}
-	if cfg.MaxProposals < 0 {
-		return nil, plan, fmt.Errorf("max proposals %d is negative", cfg.MaxProposals)
-	}
-	var proposalsSum string
-	if cfg.Proposals != "" {
-		if proposalsSum, err = ground.CheckProposals(ctx, cfg.Proposals); err != nil {
-			return nil, plan, err
-		}
-	} else if cfg.NoTeacherBoxes {
-		return nil, plan, errors.New("without teacher boxes there is nothing to embed: give proposals")
 	}
 	out := strings.TrimRight(cfg.Output, "/")
-	if err := sink.CheckWritable(ctx, out); err != nil {
+	if err := sink.Prepare(ctx, out, plan.Settings, cfg.Resume); err != nil {
 		return nil, plan, err
 	}
-	// model/label decodes JPEGs no smaller than the teacher's input and
-	// crops the boxes from that image; the manifest records it for embed.
-	minShort := tb.Manifest.Image.ShortestEdge
-	set, err := runSettings(cfg, tb.Identity, cb.Identity, params, minShort, proposalsSum)
-	if err != nil {
-		return nil, plan, err
-	}
-	if err := sink.Prepare(ctx, out, set, cfg.Resume); err != nil {
-		return nil, plan, err
-	}
-	work, err := sink.WriteWork(ctx, out, sink.Units(shards))
+	work, err := sink.WriteWork(ctx, out, sink.Units(plan.Shards))
 	if err != nil {
 		return nil, plan, err
 	}
 	p, s := beam.NewPipelineWithRoot()
+	params := glip.DefaultParams()
+	if cfg.Params != nil {
+		params = *cfg.Params
+	}
 	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
-		Meta:           sink.Meta{Teacher: tb.Identity, CLIP: cb.Identity, Params: params.Hash()},
-		DecodeMinShort: minShort, Settings: set}
+		Meta:           sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: params.Hash()},
+		DecodeMinShort: plan.DecodeMinShort, Settings: plan.Settings}
 	results := ground.LabelShards(s, ground.Config{
 		Teacher: cfg.Teacher, CLIP: cfg.CLIP, OrtLib: cfg.OrtLib, Session: cfg.Session,
 		BatchSize: cfg.BatchSize, Shards: cfg.ShardsInFlight, Batches: cfg.BatchesInFlight, Params: params, MaxPixels: cfg.MaxPixels, Sink: sinkCfg, Resume: cfg.Resume,
@@ -175,6 +128,81 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}, beam.ParDo(s, sink.DecodeUnit, sink.ReadWork(s, work)))
 	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil
+}
+
+// Check validates cfg where the pipeline is launched, leaving the output
+// as it was (it writes and removes one probe object): the ONNX Runtime
+// library, both bundles, the parameters, the proposals, the input
+// (expanded to its shards), that the output can be written, and, for a
+// resumed run, that the output's settings are this run's.
+func Check(ctx context.Context, cfg Config) (Plan, error) {
+	var plan Plan
+	if cfg.Output == "" {
+		return plan, errors.New("no --output given")
+	}
+	if _, err := ort.FindLibrary(cfg.OrtLib); err != nil {
+		return plan, err
+	}
+	tb, err := bundle.Load(cfg.Teacher, bundle.KindGrounding)
+	if err != nil {
+		return plan, fmt.Errorf("teacher: %w", err)
+	}
+	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
+	if err != nil {
+		return plan, fmt.Errorf("clip: %w", err)
+	}
+	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
+		return plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+	}
+	shards, err := source.Expand(ctx, cfg.Input)
+	if err != nil {
+		return plan, err
+	}
+	plan = Plan{Shards: shards, Teacher: tb.Identity, CLIP: cb.Identity}
+	params := glip.DefaultParams()
+	if cfg.Params != nil {
+		params = *cfg.Params
+	}
+	if err := params.Validate(); err != nil {
+		return plan, err
+	}
+	for i, n := range cfg.Vocab {
+		if strings.TrimSpace(n) == "" {
+			return plan, fmt.Errorf("vocabulary name %d is empty", i)
+		}
+	}
+	switch cfg.EmbeddingDType {
+	case "", DTypeFloat32, DTypeFloat16:
+	default:
+		return plan, fmt.Errorf("embedding dtype %q: want float32 or float16", cfg.EmbeddingDType)
+	}
+	if cfg.MaxProposals < 0 {
+		return plan, fmt.Errorf("max proposals %d is negative", cfg.MaxProposals)
+	}
+	var proposalsSum string
+	if cfg.Proposals != "" {
+		if proposalsSum, err = ground.CheckProposals(ctx, cfg.Proposals); err != nil {
+			return plan, err
+		}
+	} else if cfg.NoTeacherBoxes {
+		return plan, errors.New("without teacher boxes there is nothing to embed: give proposals")
+	}
+	out := strings.TrimRight(cfg.Output, "/")
+	if err := sink.CheckWritable(ctx, out); err != nil {
+		return plan, err
+	}
+	// model/label decodes JPEGs no smaller than the teacher's input and
+	// crops the boxes from that image; the manifest records it for embed.
+	plan.DecodeMinShort = tb.Manifest.Image.ShortestEdge
+	if plan.Settings, err = runSettings(cfg, tb.Identity, cb.Identity, params, plan.DecodeMinShort, proposalsSum); err != nil {
+		return plan, err
+	}
+	if cfg.Resume {
+		if err := sink.CheckResume(ctx, out, plan.Settings); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
 }
 
 // Result is a finished run.

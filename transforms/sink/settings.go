@@ -66,13 +66,8 @@ func Prepare(ctx context.Context, out string, s Settings, resume bool) error {
 	}
 	defer fs.Close()
 	if resume {
-		prev, ok, err := readSettings(ctx, fs, p)
-		if err != nil {
+		if err := checkResume(ctx, fs, out, s); err != nil {
 			return err
-		}
-		if ok && !bytes.Equal(prev, s.JSON) {
-			return fmt.Errorf("--resume: %w since %s was written: %s; write into a new output folder, or start over without --resume",
-				ErrSettingsChanged, out, describeChange(prev, s.JSON))
 		}
 	} else {
 		if err := ClearMarkers(ctx, out); err != nil {
@@ -83,6 +78,31 @@ func Prepare(ctx context.Context, out string, s Settings, resume bool) error {
 		}
 	}
 	return WriteAtomic(ctx, fs, p, append(append([]byte(nil), s.JSON...), '\n'))
+}
+
+// CheckResume returns, without changing anything, the error Prepare
+// would give a resumed run with settings s: ErrSettingsChanged when out
+// was written with other settings, nil when with these or none recorded.
+func CheckResume(ctx context.Context, out string, s Settings) error {
+	p := join(out, SettingsFile)
+	fs, err := filesystem.New(ctx, p)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", out, err)
+	}
+	defer fs.Close()
+	return checkResume(ctx, fs, out, s)
+}
+
+func checkResume(ctx context.Context, fs filesystem.Interface, out string, s Settings) error {
+	prev, ok, err := readSettings(ctx, fs, join(out, SettingsFile))
+	if err != nil {
+		return err
+	}
+	if ok && !bytes.Equal(prev, s.JSON) {
+		return fmt.Errorf("--resume: %w since %s was written: %s; write into a new output folder, or start over without --resume",
+			ErrSettingsChanged, out, describeChange(prev, s.JSON))
+	}
+	return nil
 }
 
 // readSettings reads a settings file; ok is false when there is none.
