@@ -47,6 +47,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", 64<<20, "refuse images over this many pixels before decoding")
 	fs.BoolVar(&cfg.Resume, "resume", false, "skip work units a previous run into --output committed (its settings must be this run's)")
 	addSessionFlags(fs, &cfg.OrtLib, &cfg.Session)
+	dryRun := fs.Bool("dry-run", false, "check everything (model, input, output, settings, --resume) and print the plan, without running or writing")
 	applyBeam := addBeamFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -79,6 +80,15 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := applyBeam(); err != nil {
 		return err
+	}
+	if *dryRun {
+		plan, err := embed.Check(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "would embed %d images, %d boxes, in %d units, with %s, into %s\nsettings %s: %s\n",
+			plan.Images, plan.Boxes, len(plan.Shards), plan.CLIP, cfg.Output, plan.Settings.Hash, plan.Settings.JSON)
+		return nil
 	}
 	pipe, plan, err := embed.Build(ctx, cfg)
 	if err != nil {

@@ -98,70 +98,22 @@ type Plan struct {
 	// (sink.Manifest.DecodeMinShort), which this run repeats; 0 (full
 	// size) for COCO input.
 	DecodeMinShort int
+	// Settings are the run's settings.
+	Settings sink.Settings
+
+	tasks []region.Task // the work units of a previous run's input
 }
 
-// Build validates cfg where the pipeline is launched (the ONNX Runtime
-// library, the CLIP bundle, the input) and returns the pipeline.
+// Build checks cfg where the pipeline is launched (Check), readies the
+// output folder for the run (sink.Prepare; the work file) and returns the
+// pipeline.
 func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
-	var plan Plan
-	switch {
-	case cfg.Output == "":
-		return nil, plan, errors.New("no output folder given")
-	case cfg.Input == "" && cfg.COCO == "":
-		return nil, plan, errors.New("no input: give a previous run's output folder or a coco instances file")
-	case cfg.Input != "" && cfg.COCO != "":
-		return nil, plan, errors.New("give either a previous run's output folder or a coco instances file, not both")
-	case cfg.COCO != "" && cfg.Images == "":
-		return nil, plan, errors.New("a coco instances file needs its images folder")
-	case cfg.COCO == "" && cfg.Images != "":
-		return nil, plan, errors.New("an images folder goes with a coco instances file")
-	}
-	for _, s := range cfg.Scales {
-		if !(s > 0) || math.IsInf(s, 0) {
-			return nil, plan, fmt.Errorf("crop scale %v must be positive and finite", s)
-		}
-	}
-	if _, err := ort.FindLibrary(cfg.OrtLib); err != nil {
-		return nil, plan, err
-	}
-	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
+	plan, err := Check(ctx, cfg)
 	if err != nil {
-		return nil, plan, fmt.Errorf("clip: %w", err)
-	}
-	plan.CLIP = cb.Identity
-	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
-		return nil, plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+		return nil, plan, err
 	}
 	out := strings.TrimRight(cfg.Output, "/")
-	var tasks []region.Task
-	var inID InputID
-	if cfg.Input != "" {
-		in := strings.TrimRight(cfg.Input, "/")
-		if samePlace(in, out) {
-			return nil, plan, fmt.Errorf("output %s is the input: write the new embeddings elsewhere", cfg.Output)
-		}
-		if tasks, inID, err = previousTasks(ctx, in, &plan); err != nil {
-			return nil, plan, err
-		}
-	} else {
-		if _, err := filesystem.New(ctx, cfg.Images); err != nil {
-			return nil, plan, fmt.Errorf("images %s: %w", cfg.Images, err)
-		}
-		c, err := region.LoadCOCO(ctx, region.COCOConfig{Path: cfg.COCO, Images: cfg.Images, ChunkSize: cfg.ChunkSize})
-		if err != nil {
-			return nil, plan, err
-		}
-		plan.Shards, plan.Teacher = c.Shards(), c.Identity
-		plan.Images, plan.Boxes = int64(c.Images), int64(c.Boxes)
-		inID = InputID{URI: cfg.COCO, COCO: c.Identity, Images: cfg.Images, Chunk: cfg.ChunkSize}
-	}
-	if err := sink.CheckWritable(ctx, out); err != nil {
-		return nil, plan, err
-	}
-	set, err := runSettings(cfg, plan, inID)
-	if err != nil {
-		return nil, plan, err
-	}
+	set, tasks := plan.Settings, plan.tasks
 	if err := sink.Prepare(ctx, out, set, cfg.Resume); err != nil {
 		return nil, plan, err
 	}
@@ -188,6 +140,79 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 	}, work)
 	sink.WriteManifest(s, sinkCfg, results)
 	return p, plan, nil
+}
+
+// Check validates cfg where the pipeline is launched, leaving the output
+// as it was (it writes and removes one probe object): the ONNX Runtime
+// library, the CLIP bundle, the input (a finished run's manifest, or the
+// COCO file), that the output can be written, and, for a resumed run,
+// that the output's settings are this run's.
+func Check(ctx context.Context, cfg Config) (Plan, error) {
+	var plan Plan
+	switch {
+	case cfg.Output == "":
+		return plan, errors.New("no output folder given")
+	case cfg.Input == "" && cfg.COCO == "":
+		return plan, errors.New("no input: give a previous run's output folder or a coco instances file")
+	case cfg.Input != "" && cfg.COCO != "":
+		return plan, errors.New("give either a previous run's output folder or a coco instances file, not both")
+	case cfg.COCO != "" && cfg.Images == "":
+		return plan, errors.New("a coco instances file needs its images folder")
+	case cfg.COCO == "" && cfg.Images != "":
+		return plan, errors.New("an images folder goes with a coco instances file")
+	}
+	for _, s := range cfg.Scales {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return plan, fmt.Errorf("crop scale %v must be positive and finite", s)
+		}
+	}
+	if _, err := ort.FindLibrary(cfg.OrtLib); err != nil {
+		return plan, err
+	}
+	cb, err := bundle.Load(cfg.CLIP, bundle.KindCLIP)
+	if err != nil {
+		return plan, fmt.Errorf("clip: %w", err)
+	}
+	plan.CLIP = cb.Identity
+	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
+		return plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+	}
+	out := strings.TrimRight(cfg.Output, "/")
+	var tasks []region.Task
+	var inID InputID
+	if cfg.Input != "" {
+		in := strings.TrimRight(cfg.Input, "/")
+		if samePlace(in, out) {
+			return plan, fmt.Errorf("output %s is the input: write the new embeddings elsewhere", cfg.Output)
+		}
+		if tasks, inID, err = previousTasks(ctx, in, &plan); err != nil {
+			return plan, err
+		}
+	} else {
+		if _, err := filesystem.New(ctx, cfg.Images); err != nil {
+			return plan, fmt.Errorf("images %s: %w", cfg.Images, err)
+		}
+		c, err := region.LoadCOCO(ctx, region.COCOConfig{Path: cfg.COCO, Images: cfg.Images, ChunkSize: cfg.ChunkSize})
+		if err != nil {
+			return plan, err
+		}
+		plan.Shards, plan.Teacher = c.Shards(), c.Identity
+		plan.Images, plan.Boxes = int64(c.Images), int64(c.Boxes)
+		inID = InputID{URI: cfg.COCO, COCO: c.Identity, Images: cfg.Images, Chunk: cfg.ChunkSize}
+	}
+	if err := sink.CheckWritable(ctx, out); err != nil {
+		return plan, err
+	}
+	if plan.Settings, err = runSettings(cfg, plan, inID); err != nil {
+		return plan, err
+	}
+	if cfg.Resume {
+		if err := sink.CheckResume(ctx, out, plan.Settings); err != nil {
+			return plan, err
+		}
+	}
+	plan.tasks = tasks
+	return plan, nil
 }
 
 // previousTasks turns a finished run's manifest into one task per input

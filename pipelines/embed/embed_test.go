@@ -550,12 +550,18 @@ func TestEmbedResume(t *testing.T) {
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			cfg.Resume, cfg.Scales = run.resume, run.scales
+			_, checkErr := embed.Check(context.Background(), cfg) // what --dry-run says
 			res, err := embed.Run(context.Background(), cfg)
 			if run.wantErr != "" {
-				if !errors.Is(err, sink.ErrSettingsChanged) || !strings.Contains(err.Error(), run.wantErr) {
-					t.Fatalf("err %v, want settings changed: %s", err, run.wantErr)
+				for _, e := range []error{checkErr, err} {
+					if !errors.Is(e, sink.ErrSettingsChanged) || !strings.Contains(e.Error(), run.wantErr) {
+						t.Fatalf("err %v, want settings changed: %s", e, run.wantErr)
+					}
 				}
 				return
+			}
+			if checkErr != nil {
+				t.Fatalf("Check: %v", checkErr)
 			}
 			if err != nil {
 				t.Fatal(err)
