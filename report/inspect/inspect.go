@@ -19,6 +19,7 @@ import (
 	_ "image/jpeg" // decode jpeg sources
 	"image/png"
 	"math"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -88,7 +89,7 @@ type Options struct {
 	Seed uint64
 	// Files, when above 0, reads at most that many labels files and
 	// selects among their rows only: the first files by name with Seed 0,
-	// else those whose hash of (Seed, name) is smallest. A quick look at
+	// else those whose hash of (Seed, file name) is smallest. A quick look at
 	// a corpus of many shards reads a few of them instead of all.
 	Files int
 }
@@ -176,22 +177,29 @@ func (s settings) hashOf(r schemas.LabelRow) uint64 {
 	return seedHash(s.seed, r.Key, r.Source)
 }
 
-// seedHash hashes the seed and parts (each but the last followed by a 0
-// byte), the order of a seeded sample.
+// seedHash orders a seeded sample: the parts' FNV-1a hash (each but the
+// last followed by a 0 byte) mixed with the seed by SplitMix64's
+// finaliser, so that each seed orders any two items independently of the
+// others (FNV alone, seed first, ordered two names differing near their
+// end the same way for most seeds).
 func seedHash(seed uint64, parts ...string) uint64 {
 	h := fnv.New64a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(seed >> (8 * i))
-	}
-	h.Write(b[:])
 	for i, p := range parts {
 		if i > 0 {
 			h.Write([]byte{0})
 		}
 		h.Write([]byte(p))
 	}
-	return h.Sum64()
+	return mix64(h.Sum64() ^ mix64(seed))
+}
+
+// mix64 is SplitMix64's output function: a bijection that spreads every
+// input bit over every output bit.
+func mix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // pickFiles returns the labels files to read: all, or s.files of them.
@@ -202,7 +210,11 @@ func pickFiles(ctx context.Context, out string, s *settings) ([]string, error) {
 	}
 	picked := slices.Clone(files)
 	if s.seed != 0 {
-		sort.SliceStable(picked, func(i, j int) bool { return seedHash(s.seed, picked[i]) < seedHash(s.seed, picked[j]) })
+		// by file name, so that a copy of the output elsewhere gives the
+		// same sample
+		sort.SliceStable(picked, func(i, j int) bool {
+			return seedHash(s.seed, path.Base(picked[i])) < seedHash(s.seed, path.Base(picked[j]))
+		})
 	}
 	picked = picked[:s.files]
 	sort.Strings(picked)
