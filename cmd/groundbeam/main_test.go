@@ -54,6 +54,18 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	// a CLIP bundle without its text tower
+	cb, err := bundle.Load(clip, bundle.KindCLIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageOnly := testenv.RewriteBundle(t, cb, func(m *bundle.Manifest, files map[string][]byte) {
+		delete(files, m.TextONNX)
+		delete(m.Files, m.TextONNX)
+		delete(files, bundle.FixturesFile)
+		delete(m.Files, bundle.FixturesFile)
+		m.TextONNX, m.Fixtures = "", ""
+	}).Dir
 	label := func(extra ...string) []string {
 		args := map[string]string{"--input": filepath.Join(shards, "*.tar"), "--teacher": teacher, "--clip": clip, "--ort-lib": lib}
 		var out []string
@@ -89,6 +101,10 @@ func TestCLI(t *testing.T) {
 			stderr: []string{`"pixel_valuez"`, "not in the graph"}},
 		{name: "brace list naming a missing shard", args: label("--input", filepath.Join(shards, "shard-{00000..00002}.tar")), code: 0,
 			stdout: "labelled 6 of 7 pairs (1 rejected)"},
+		{name: "clip scores without a text tower", args: label("--clip", imageOnly), code: 1, oneLine: true,
+			stderr: []string{"no text tower", "--clip-score=false"}},
+		{name: "no clip scores without a text tower", args: append(label("--clip", imageOnly), "--clip-score=false"), code: 0,
+			stdout: "labelled 6 of 6 pairs"},
 		{name: "glob matches nothing", args: label("--input", filepath.Join(empty, "*.tar")), code: 1, oneLine: true,
 			stderr: []string{"input matches nothing", empty}},
 		{name: "missing flag", args: []string{"label", "--output", empty}, code: 2, oneLine: true, stderr: []string{"--input is required"}},

@@ -38,24 +38,33 @@ type TextEncoder struct {
 	truncated atomic.Int64
 }
 
+// CheckText reports why OpenText would refuse the bundle, without loading
+// anything: it must be a clip bundle with a text tower (text_onnx), a
+// clip_bpe tokenizer and its merges file, and an embedding size.
+func CheckText(b *bundle.Bundle) error {
+	m := b.Manifest
+	switch {
+	case m.Kind != bundle.KindCLIP:
+		return fmt.Errorf("clip text encoder: bundle %s is %q, not clip", b.Identity, m.Kind)
+	case m.TextONNX == "":
+		return fmt.Errorf("clip text encoder: bundle %s has no text tower (text_onnx)", b.Identity)
+	case m.Text.Tokenizer != "clip_bpe" || m.Text.Vocab == "":
+		return fmt.Errorf("clip text encoder: bundle %s: tokenizer %q with vocab %q, need clip_bpe and its merges file",
+			b.Identity, m.Text.Tokenizer, m.Text.Vocab)
+	case m.EmbeddingDim <= 0:
+		return fmt.Errorf("clip text encoder: bundle %s has embedding_dim %d", b.Identity, m.EmbeddingDim)
+	}
+	return nil
+}
+
 // OpenText loads the bundle's tokenizer and acquires its text tower from
 // the process's session cache. The bundle must have text_onnx and a
 // clip_bpe tokenizer.
 func OpenText(b *bundle.Bundle, opts *TextOptions) (*TextEncoder, error) {
+	if err := CheckText(b); err != nil {
+		return nil, err
+	}
 	m := b.Manifest
-	if m.Kind != bundle.KindCLIP {
-		return nil, fmt.Errorf("clip text encoder: bundle %s is %q, not clip", b.Identity, m.Kind)
-	}
-	if m.TextONNX == "" {
-		return nil, fmt.Errorf("clip text encoder: bundle %s has no text tower (text_onnx)", b.Identity)
-	}
-	if m.Text.Tokenizer != "clip_bpe" || m.Text.Vocab == "" {
-		return nil, fmt.Errorf("clip text encoder: bundle %s: tokenizer %q with vocab %q, need clip_bpe and its merges file",
-			b.Identity, m.Text.Tokenizer, m.Text.Vocab)
-	}
-	if m.EmbeddingDim <= 0 {
-		return nil, fmt.Errorf("clip text encoder: bundle %s has embedding_dim %d", b.Identity, m.EmbeddingDim)
-	}
 	var o TextOptions
 	if opts != nil {
 		o = *opts

@@ -26,6 +26,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 
 	"github.com/groundbeam/groundbeam/model/bundle"
+	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/runner"
 	"github.com/groundbeam/groundbeam/transforms/region"
@@ -174,8 +175,10 @@ func Check(ctx context.Context, cfg Config) (Plan, error) {
 		return plan, fmt.Errorf("clip: %w", err)
 	}
 	plan.CLIP = cb.Identity
-	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
-		return plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+	if cfg.ClipScore {
+		if err := clip.CheckText(cb); err != nil {
+			return plan, fmt.Errorf("%w; the boxes' clip scores need it: give --clip-score=false", err)
+		}
 	}
 	out := strings.TrimRight(cfg.Output, "/")
 	var tasks []region.Task

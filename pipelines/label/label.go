@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/groundbeam/groundbeam/model/bundle"
+	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/glip"
 	"github.com/groundbeam/groundbeam/model/ort"
 	"github.com/groundbeam/groundbeam/pipelines/runner"
@@ -151,8 +152,10 @@ func Check(ctx context.Context, cfg Config) (Plan, error) {
 	if err != nil {
 		return plan, fmt.Errorf("clip: %w", err)
 	}
-	if cfg.ClipScore && cb.Manifest.TextONNX == "" {
-		return plan, fmt.Errorf("clip: bundle %s has no text tower (text_onnx) for the boxes' clip scores: give --clip-score=false", cb.Identity)
+	if cfg.ClipScore {
+		if err := clip.CheckText(cb); err != nil {
+			return plan, fmt.Errorf("%w; the boxes' clip scores need it: give --clip-score=false", err)
+		}
 	}
 	shards, err := source.Expand(ctx, cfg.Input)
 	if err != nil {
