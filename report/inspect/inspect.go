@@ -31,6 +31,7 @@ import (
 	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/report/internal/canvas"
 	"github.com/groundbeam/groundbeam/schemas"
+	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 // Defaults and limits for Options.
@@ -308,7 +309,7 @@ func fetch(ctx context.Context, rows []schemas.LabelRow) []cell {
 	for i, r := range rows {
 		sources[i] = r.Source
 	}
-	data, errs := report.OpenImages(ctx, sources)
+	data, errs := source.OpenImages(ctx, sources)
 	cells := make([]cell, len(rows))
 	for i, r := range rows {
 		cells[i].row = r

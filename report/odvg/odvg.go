@@ -31,6 +31,7 @@ import (
 	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/sink"
+	"github.com/groundbeam/groundbeam/transforms/source"
 )
 
 // Mode says whether the lines are grounding or detection annotations.
@@ -384,7 +385,7 @@ func fileName(r schemas.LabelRow, used map[string]bool) string {
 	if key == "" {
 		key = "_"
 	}
-	_, member := report.SplitSource(r.Source)
+	_, member := source.SplitSource(r.Source)
 	if member == "" {
 		member = r.Source
 	}
@@ -408,7 +409,7 @@ func writeImages(ctx context.Context, fs filesystem.Interface, dir string, lines
 		sources[i] = l.Source
 	}
 	ok := make([]bool, len(lines))
-	err := report.EachImage(ctx, sources, func(i int, data []byte, err error) error {
+	err := source.EachImage(ctx, sources, func(i int, data []byte, err error) error {
 		if err != nil {
 			sum.Unreadable++
 			if sum.FirstUnreadable == "" {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/groundbeam/groundbeam/model/clip"
 	"github.com/groundbeam/groundbeam/model/imageproc/turbo"
-	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/schemas"
 	"github.com/groundbeam/groundbeam/transforms/sink"
 	"github.com/groundbeam/groundbeam/transforms/source"
@@ -49,7 +48,7 @@ func (f *embedFn) embedRows(ctx context.Context, w *sink.ShardWriter, rows []sch
 		r := &rows[i]
 		r.CLIP, r.SchemaVersion = f.enc.Identity(), schemas.Version
 		imagesIn.Inc(ctx, 1)
-		shard, member := report.SplitSource(r.Source)
+		shard, member := source.SplitSource(r.Source)
 		if member == "" || source.Kind(shard) == "" {
 			plain = append(plain, i)
 			continue
@@ -68,7 +67,7 @@ func (f *embedFn) embedRows(ctx context.Context, w *sink.ShardWriter, rows []sch
 				srcs, need = append(srcs, rows[i].Source), append(need, i)
 			}
 		}
-		data, errs := report.OpenImages(ctx, srcs)
+		data, errs := source.OpenImages(ctx, srcs)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -119,7 +118,7 @@ func (b *batcher) stream(ctx context.Context, shard string, rows []schemas.Label
 		want[rows[i].Source] = append(want[rows[i].Source], i)
 	}
 	shardProblem := ""
-	err := source.Read(ctx, shard, &source.Options{MaxMemberBytes: report.MaxImageBytes}, func(it source.Item) error {
+	err := source.Read(ctx, shard, &source.Options{MaxMemberBytes: source.MaxImageBytes}, func(it source.Item) error {
 		if it.Reject != nil {
 			ids, ok := want[it.Reject.Source]
 			if !ok {
