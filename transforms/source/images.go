@@ -64,6 +64,15 @@ func OpenImages(ctx context.Context, sources []string) ([][]byte, []error) {
 // known: tar members in shard order, so that only one image is held at a
 // time. An error from fn, or the context's, stops it and is returned.
 func EachImage(ctx context.Context, sources []string, fn func(i int, data []byte, err error) error) error {
+	objects := newFetcher() // one client for all the plain objects
+	defer objects.close()
+	readObject := func(name string) ([]byte, error) {
+		b, err := objects.get(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+		return b, nil
+	}
 	byShard := map[string]map[string][]int{} // shard -> member -> indices
 	var shards []string
 	for i, s := range sources {
@@ -72,7 +81,7 @@ func EachImage(ctx context.Context, sources []string, fn func(i int, data []byte
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			b, err := readObject(ctx, s)
+			b, err := readObject(s)
 			if err := fn(i, b, err); err != nil {
 				return err
 			}
@@ -117,7 +126,7 @@ func EachImage(ctx context.Context, sources []string, fn func(i int, data []byte
 				switch {
 				case errors.Is(err, errOpenShard):
 					// Not a shard after all: maybe an object whose name has '#'.
-					if b, oerr = readObject(ctx, sources[i]); oerr != nil {
+					if b, oerr = readObject(sources[i]); oerr != nil {
 						b, oerr = nil, fmt.Errorf("open %s: %w", sources[i], err)
 					}
 				case err != nil:
@@ -212,26 +221,4 @@ func scanTar(ctx context.Context, shard string, wanted map[string][]int, visit f
 		}
 	}
 	return nil
-}
-
-// readObject reads a whole object of at most MaxImageBytes.
-func readObject(ctx context.Context, name string) ([]byte, error) {
-	fs, err := filesystem.New(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
-	}
-	defer fs.Close()
-	rc, err := fs.OpenRead(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxImageBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(b) > MaxImageBytes {
-		return nil, fmt.Errorf("read %s: over the %d byte limit", name, MaxImageBytes)
-	}
-	return b, nil
 }

@@ -41,6 +41,11 @@ func TestOpenImage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// an object one byte over the limit (sparse: nothing is written)
+	hugeObject := filepath.Join(dir, "huge.jpg")
+	if f, err := os.Create(hugeObject); err != nil || f.Truncate(source.MaxImageBytes+1) != nil || f.Close() != nil {
+		t.Fatal("sparse file", err)
+	}
 	tests := []struct {
 		name, source string
 		want         []byte
@@ -54,6 +59,7 @@ func TestOpenImage(t *testing.T) {
 		{"missing shard", filepath.Join(dir, "gone.tar") + "#000000000.jpg", nil, "gone.tar"},
 		{"missing object", filepath.Join(dir, "gone.jpg"), nil, "gone.jpg"},
 		{"oversized member", big + "#huge.jpg", nil, "byte limit"},
+		{"oversized object", hugeObject, nil, "image over the size limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

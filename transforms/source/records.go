@@ -17,7 +17,7 @@ import (
 // records name by URI. A missing image is a rejected pair; a storage fault
 // is returned for retry.
 func readRecords(ctx context.Context, shard string, next func() (manifest.Record, error), fn func(Item) error, reject func(key, member, reason string) error) error {
-	f := fetcher{fs: map[string]filesystem.Interface{}}
+	f := newFetcher()
 	defer f.close()
 	for {
 		if err := ctx.Err(); err != nil {
@@ -33,7 +33,7 @@ func readRecords(ctx context.Context, shard string, next func() (manifest.Record
 			}
 			return fmt.Errorf("read %s: %w", shard, err)
 		}
-		if err := record(ctx, shard, rec, &f, fn, reject); err != nil {
+		if err := record(ctx, shard, rec, f, fn, reject); err != nil {
 			return err
 		}
 	}
@@ -48,6 +48,9 @@ func record(ctx context.Context, shard string, rec manifest.Record, f *fetcher, 
 	if img == nil {
 		b, err := f.get(ctx, rec.ImageURI)
 		if err != nil {
+			if errors.Is(err, ErrImageTooLarge) {
+				return reject(rec.Key, rec.Member, err.Error())
+			}
 			if Permanent(err) {
 				return reject(rec.Key, rec.Member, "missing image "+rec.ImageURI+": "+err.Error())
 			}
@@ -93,13 +96,13 @@ func readParquet(ctx context.Context, shard string, fs filesystem.Interface, rc 
 		}
 		ra, size = tmp, n
 	}
-	f := fetcher{fs: map[string]filesystem.Interface{}}
+	f := newFetcher()
 	defer f.close()
 	err := manifest.ReadParquet(ra, size, manifest.Dir(shard), nil, func(rec manifest.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return record(ctx, shard, rec, &f, fn, reject)
+		return record(ctx, shard, rec, f, fn, reject)
 	})
 	switch {
 	case err == nil:
@@ -123,10 +126,17 @@ func readFolder(ctx context.Context, shard string, fs filesystem.Interface, o Op
 	return readRecords(ctx, shard, r.Next, fn, reject)
 }
 
-// fetcher reads whole objects, one file system per scheme for a shard.
+// fetcher reads whole objects, one file system (and so one storage
+// client) per scheme for all it reads.
 type fetcher struct {
 	fs map[string]filesystem.Interface
 }
+
+func newFetcher() *fetcher { return &fetcher{fs: map[string]filesystem.Interface{}} }
+
+// ErrImageTooLarge is wrapped by the error for an image object over
+// MaxImageBytes; it is Permanent.
+var ErrImageTooLarge = errors.New("image over the size limit")
 
 func (f *fetcher) get(ctx context.Context, uri string) ([]byte, error) {
 	scheme := ""
@@ -149,7 +159,14 @@ func (f *fetcher) get(ctx context.Context, uri string) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	return io.ReadAll(io.LimitReader(r, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(r, MaxImageBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxImageBytes {
+		return nil, fmt.Errorf("%w: %s is over %d bytes", ErrImageTooLarge, uri, MaxImageBytes)
+	}
+	return b, nil
 }
 
 func (f *fetcher) close() {

@@ -316,7 +316,7 @@ func readTar(ctx context.Context, shard string, rc io.Reader, o Options, fn func
 // os.ErrPermission, the GCS client's sentinels, or an HTTP 401, 403, 404
 // or 410 answer from GCS or S3).
 func Permanent(err error) bool {
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) ||
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, ErrImageTooLarge) ||
 		errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist) {
 		return true
 	}
