@@ -61,10 +61,16 @@ func Join(dir, name string) string {
 // table's folder, less the ones not yet committed (".tmp-" names). A
 // missing table folder gives no files and no error.
 func Files(ctx context.Context, out, table string) ([]string, error) {
-	m, err := manifest(ctx, out)
+	m, err := Manifest(ctx, out)
 	if err != nil {
 		return nil, err
 	}
+	return FilesOf(ctx, out, table, m)
+}
+
+// FilesOf is Files for a caller that has read out's manifest already
+// (Manifest; nil when out has none).
+func FilesOf(ctx context.Context, out, table string, m *sink.Manifest) ([]string, error) {
 	if m == nil {
 		return listTable(ctx, out, table)
 	}
@@ -82,9 +88,17 @@ func Files(ctx context.Context, out, table string) ([]string, error) {
 // folder that out's manifest does not list, sorted: an earlier run's,
 // which Files leaves out. Without a manifest there are none.
 func Unlisted(ctx context.Context, out, table string) ([]string, error) {
-	m, err := manifest(ctx, out)
-	if err != nil || m == nil {
+	m, err := Manifest(ctx, out)
+	if err != nil {
 		return nil, err
+	}
+	return UnlistedOf(ctx, out, table, m)
+}
+
+// UnlistedOf is Unlisted with out's manifest already read (nil: none).
+func UnlistedOf(ctx context.Context, out, table string, m *sink.Manifest) ([]string, error) {
+	if m == nil {
+		return nil, nil
 	}
 	listed := map[string]bool{}
 	for _, f := range m.Files {
@@ -112,8 +126,9 @@ func cleanName(n string) string {
 	return path.Clean(n)
 }
 
-// manifest reads out's manifest, or returns nil when there is none.
-func manifest(ctx context.Context, out string) (*sink.Manifest, error) {
+// Manifest reads out's manifest, or returns nil when there is none (a run
+// that has not finished).
+func Manifest(ctx context.Context, out string) (*sink.Manifest, error) {
 	ok, err := HasManifest(ctx, out)
 	if err != nil || !ok {
 		return nil, err
@@ -185,6 +200,12 @@ func ScanLabels(ctx context.Context, out string, fn func(schemas.LabelRow) error
 // gives), in row order, as ScanLabels does: without the embeddings.
 func ScanLabelsFile(ctx context.Context, file string, fn func(schemas.LabelRow) error) error {
 	return readFile(ctx, file, projected(fn))
+}
+
+// ReadErrorsFile calls fn for every row of one errors file (a name Files
+// gives), in row order.
+func ReadErrorsFile(ctx context.Context, file string, fn func(schemas.ErrorRow) error) error {
+	return readFile(ctx, file, fn)
 }
 
 // ReadErrors calls fn for every row of every committed file under

@@ -14,7 +14,6 @@ import (
 	"github.com/groundbeam/groundbeam/report"
 	"github.com/groundbeam/groundbeam/report/odvg"
 	"github.com/groundbeam/groundbeam/schemas"
-	"github.com/groundbeam/groundbeam/transforms/sink"
 )
 
 func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -78,12 +77,8 @@ func runExportODVG(ctx context.Context, args []string, stdout, stderr io.Writer)
 // settings: zero when the folder has no manifest or its manifest none.
 func runSettingsOf(ctx context.Context, out string) (label.Settings, error) {
 	var s label.Settings
-	ok, err := report.HasManifest(ctx, out)
-	if err != nil || !ok {
-		return s, err
-	}
-	m, err := sink.ReadManifest(ctx, out)
-	if err != nil {
+	m, err := report.Manifest(ctx, out)
+	if err != nil || m == nil {
 		return s, err
 	}
 	if len(m.Settings) > 0 {

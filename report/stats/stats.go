@@ -112,42 +112,36 @@ var ErrNoOutput = errors.New("stats: no groundbeam output")
 // gs://), one batch of rows at a time, and the manifest when there is one.
 func Compute(ctx context.Context, out string) (*Stats, error) {
 	s := &Stats{Out: out}
-	labels, err := report.Files(ctx, out, report.LabelsTable)
+	m, err := report.Manifest(ctx, out) // read once, for every listing below
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
-	errorFiles, err := report.Files(ctx, out, report.ErrorsTable)
+	s.Manifest = m
+	labels, err := report.FilesOf(ctx, out, report.LabelsTable, m)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	errorFiles, err := report.FilesOf(ctx, out, report.ErrorsTable, m)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	s.LabelFiles, s.ErrorFiles = len(labels), len(errorFiles)
-	hasManifest, err := report.HasManifest(ctx, out)
-	if err != nil {
-		return nil, fmt.Errorf("stats: %w", err)
-	}
-	if len(labels)+len(errorFiles) == 0 && !hasManifest {
+	if len(labels)+len(errorFiles) == 0 && m == nil {
 		return nil, fmt.Errorf("%w under %s", ErrNoOutput, out)
 	}
-	if hasManifest {
-		m, err := sink.ReadManifest(ctx, out)
+	for _, t := range []string{report.LabelsTable, report.ErrorsTable} {
+		extra, err := report.UnlistedOf(ctx, out, t, m)
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
-		s.Manifest = m
-		for _, t := range []string{report.LabelsTable, report.ErrorsTable} {
-			extra, err := report.Unlisted(ctx, out, t)
-			if err != nil {
-				return nil, fmt.Errorf("stats: %w", err)
-			}
-			s.IgnoredFiles = append(s.IgnoredFiles, extra...)
-		}
+		s.IgnoredFiles = append(s.IgnoredFiles, extra...)
 	}
 
 	perImage := make([]int64, len(BoxBins))
 	scores := make([]int64, ScoreBins)
 	phrases := map[string]int64{}
 	var clipSum float64
-	err = report.ScanLabels(ctx, out, func(r schemas.LabelRow) error {
+	scan := func(r schemas.LabelRow) error {
 		s.Rows++
 		r.Boxes = report.TeacherBoxes(r.Boxes) // proposals are not labels
 		n := len(r.Boxes)
@@ -176,7 +170,12 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 			}
 		}
 		return nil
-	})
+	}
+	for _, f := range labels {
+		if err = report.ScanLabelsFile(ctx, f, scan); err != nil {
+			break
+		}
+	}
 	if s.ClipScored > 0 {
 		s.ClipScoreMean = clipSum / float64(s.ClipScored)
 	}
@@ -195,7 +194,7 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 	s.TopPhrases = top(phrases, TopPhrases)
 
 	stages, reasons := map[string]int64{}, map[string]int64{}
-	err = report.ReadErrors(ctx, out, func(r schemas.ErrorRow) error {
+	count := func(r schemas.ErrorRow) error {
 		s.Rejected++
 		stages[r.Stage]++
 		reason := r.Reason
@@ -204,7 +203,12 @@ func Compute(ctx context.Context, out string) (*Stats, error) {
 		}
 		reasons[reason]++
 		return nil
-	})
+	}
+	for _, f := range errorFiles {
+		if err = report.ReadErrorsFile(ctx, f, count); err != nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
