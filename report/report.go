@@ -129,7 +129,7 @@ func cleanName(n string) string {
 // Manifest reads out's manifest, or returns nil when there is none (a run
 // that has not finished).
 func Manifest(ctx context.Context, out string) (*sink.Manifest, error) {
-	ok, err := HasManifest(ctx, out)
+	ok, err := hasManifest(ctx, out)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -163,8 +163,8 @@ func listTable(ctx context.Context, out, table string) ([]string, error) {
 	return files, nil
 }
 
-// HasManifest reports whether out holds a committed _manifest.json.
-func HasManifest(ctx context.Context, out string) (bool, error) {
+// hasManifest reports whether out holds a committed _manifest.json.
+func hasManifest(ctx context.Context, out string) (bool, error) {
 	p := Join(out, ManifestFile)
 	fs, err := filesystem.New(ctx, p)
 	if err != nil {

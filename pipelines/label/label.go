@@ -91,6 +91,9 @@ type Plan struct {
 	Teacher  string
 	CLIP     string
 	Settings sink.Settings
+	// Params are the post-processing settings (Config.Params or the
+	// defaults).
+	Params glip.Params
 	// DecodeMinShort is the shorter side JPEGs may be decoded down to
 	// (the teacher's input size).
 	DecodeMinShort int
@@ -113,10 +116,7 @@ func Build(ctx context.Context, cfg Config) (*beam.Pipeline, Plan, error) {
 		return nil, plan, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	params := glip.DefaultParams()
-	if cfg.Params != nil {
-		params = *cfg.Params
-	}
+	params := plan.Params
 	sinkCfg := sink.Config{Out: out, RowGroup: cfg.RowGroup,
 		Meta:           sink.Meta{Teacher: plan.Teacher, CLIP: plan.CLIP, Params: params.Hash()},
 		DecodeMinShort: plan.DecodeMinShort, Settings: plan.Settings}
@@ -169,6 +169,7 @@ func Check(ctx context.Context, cfg Config) (Plan, error) {
 	if err := params.Validate(); err != nil {
 		return plan, err
 	}
+	plan.Params = params
 	for i, n := range cfg.Vocab {
 		if strings.TrimSpace(n) == "" {
 			return plan, fmt.Errorf("vocabulary name %d is empty", i)
